@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { registerArtifactCommands } from './commands/artifacts.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerLoginCommands } from './commands/login.js';
+import { registerMfaCommands } from './commands/mfa.js';
+import { registerProjectCommands } from './commands/projects.js';
+import { registerServerCommand } from './commands/server.js';
+import { registerTokenCommands } from './commands/tokens.js';
+import { registerUserCommands } from './commands/users.js';
+
+export function buildProgram(): Command {
+  const program = new Command('falaj')
+    .description('Falaj: the MLOps platform regulated enterprises trust')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerServerCommand(program);
+  registerLoginCommands(program);
+  registerUserCommands(program);
+  registerProjectCommands(program);
+  registerTokenCommands(program);
+  registerMfaCommands(program);
+  registerAuditCommands(program);
+  registerKeyCommands(program);
+  registerArtifactCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

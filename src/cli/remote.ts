@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { FalajError } from '../core/errors.js';
+import { ApiError, FalajClient, type RemoteOptions } from './client.js';
+
+/** Adds --url, --token and --json to a command that talks to a server. */
+export function remoteOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'server URL (default: FALAJ_URL, the login file, or http://127.0.0.1:7460)')
+    .option('--token <token>', 'API or session token (default: FALAJ_TOKEN or the login file)')
+    .option('--json', 'print JSON');
+}
+
+/**
+ * Wraps an action: builds the client, runs, and turns errors into a one-line message (or a
+ * JSON error document with --json) and exit code 1.
+ */
+export function action<A extends unknown[]>(
+  fn: (client: FalajClient, opts: RemoteOptions & Record<string, unknown>, ...args: A) => Promise<void>,
+) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const opts = cmd.opts() as RemoteOptions & Record<string, unknown>;
+    try {
+      await fn(new FalajClient(opts), opts, ...(args.slice(0, -2) as A));
+    } catch (err) {
+      reportError(err, opts.json === true);
+    }
+  };
+}
+
+export function reportError(err: unknown, json: boolean): never {
+  const code = err instanceof ApiError || err instanceof FalajError ? err.code : 'FALAJ_INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  const details = err instanceof ApiError || err instanceof FalajError ? err.details : undefined;
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
+  else process.stderr.write(`error ${code}: ${message}\n`);
+  process.exit(1);
+}

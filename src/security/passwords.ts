@@ -1,0 +1,27 @@
+import { hash, verify } from '@node-rs/argon2';
+
+// OWASP's argon2id baseline: 19 MiB of memory, 2 iterations, 1 lane.
+// `algorithm: 2` is Argon2id (the package exports it as a const enum, which isolated modules cannot read).
+export const ARGON2_OPTIONS = { algorithm: 2 as const, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
+  try {
+    return await verify(encoded, password);
+  } catch {
+    return false;
+  }
+}
+
+// Checked against when the username is unknown, so that a wrong username costs the same time
+// as a wrong password and the login cannot be used to discover accounts.
+let dummyHash: Promise<string> | undefined;
+export async function burnPasswordCheck(password: string): Promise<void> {
+  dummyHash ??= hashPassword('falaj-dummy-password-for-timing');
+  await verifyPassword(await dummyHash, password);
+}

@@ -1,0 +1,24 @@
+import type { ProjectRole } from './roles.js';
+
+/**
+ * What a route needs. Every route declares one (`config.permission`); the server refuses to
+ * start with a route that does not, and a test walks every route against every role.
+ *
+ * - public: no identity (health, metrics, login, OpenAPI).
+ * - identity: any valid identity, user session or API token.
+ * - session: a user's own session (API tokens cannot manage accounts or mint tokens).
+ * - mfa-setup: a user session, even one that must still enrol in MFA before anything else.
+ * - project:<role>: at least that role on the project named by the `:project` URL parameter.
+ * - owner: the platform owner (a user session only; tokens are always project-scoped).
+ */
+export type Permission = 'public' | 'identity' | 'session' | 'mfa-setup' | `project:${ProjectRole}` | 'owner';
+
+export interface PermissionRule {
+  scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner';
+  role?: ProjectRole;
+}
+
+export function parsePermission(p: Permission): PermissionRule {
+  if (p.startsWith('project:')) return { scope: 'project', role: p.slice('project:'.length) as ProjectRole };
+  return { scope: p as PermissionRule['scope'] };
+}

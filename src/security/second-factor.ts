@@ -1,0 +1,47 @@
+import type { Keyring } from '../artifacts/keyring.js';
+import type { Clock } from '../core/clock.js';
+import type { Executor } from './audit-log.js';
+import { sha256Hex } from './secrets.js';
+import { matchTotp } from './totp.js';
+
+export type SecondFactorResult = 'ok' | 'missing' | 'invalid' | 'replayed';
+
+export const mfaContext = (userId: string) => `falaj-totp|${userId}`;
+
+/** Recovery codes are normalised before hashing so that dashes and case do not matter. */
+export function hashRecoveryCode(code: string): string {
+  return sha256Hex(code.replace(/[^a-z0-9]/gi, '').toLowerCase());
+}
+
+/**
+ * Checks a TOTP code (or a one-time recovery code) for a user with MFA enabled, and consumes
+ * it: the accepted time step is stored so the same code is refused the second time.
+ */
+export async function checkSecondFactor(
+  db: Executor,
+  clock: Clock,
+  keyring: Keyring,
+  user: { id: string; mfa_secret: string | null; mfa_last_step: number | null },
+  input: { totp?: string | undefined; recoveryCode?: string | undefined },
+): Promise<SecondFactorResult> {
+  if (input.recoveryCode) {
+    const row = await db
+      .selectFrom('recovery_codes')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .where('code_hash', '=', hashRecoveryCode(input.recoveryCode))
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return 'invalid';
+    await db.updateTable('recovery_codes').set({ used_at: clock.now() }).where('id', '=', row.id).execute();
+    return 'ok';
+  }
+  if (!input.totp) return 'missing';
+  if (!user.mfa_secret) return 'invalid';
+  const secret = keyring.unwrap(user.mfa_secret, mfaContext(user.id)).toString('utf8');
+  const step = matchTotp(secret, input.totp, clock.now());
+  if (step === null) return 'invalid';
+  if (user.mfa_last_step !== null && step <= user.mfa_last_step) return 'replayed';
+  await db.updateTable('users').set({ mfa_last_step: step }).where('id', '=', user.id).execute();
+  return 'ok';
+}

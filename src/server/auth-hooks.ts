@@ -1,0 +1,72 @@
+import type { FastifyRequest, RouteOptions } from 'fastify';
+import { FalajError } from '../core/errors.js';
+import type { ProjectAccess } from '../security/access.js';
+import { authorize } from '../security/access.js';
+import { type Identity, resolveBearer } from '../security/identity.js';
+import type { Permission } from '../security/permissions.js';
+import type { FalajApp, Services } from './services.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission this route needs; mandatory on every route. */
+    permission?: Permission;
+  }
+  interface FastifyRequest {
+    identity: Identity | null;
+    /** Set for project-scoped routes: the addressed project and the caller's role in it. */
+    project: ProjectAccess | null;
+    /** True once the handler has written its own audit event. */
+    audited: boolean;
+  }
+}
+
+/** A route as registered: kept so that tests can walk every route against every role. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  permission: Permission;
+}
+
+export function bearerOf(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new FalajError('FALAJ_UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
+  return m[1];
+}
+
+/** The project a project-scoped route addresses: the `:project` URL parameter. */
+function projectParam(req: FastifyRequest): string | undefined {
+  const params = req.params as Record<string, unknown> | undefined;
+  const value = params?.project;
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function installAuth(app: FalajApp, svc: Services, routes: RegisteredRoute[]): void {
+  app.decorateRequest('identity', null);
+  app.decorateRequest('project', null);
+  app.decorateRequest('audited', false);
+
+  // Deny by default: a route that does not say what it needs cannot be registered at all.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const permission = route.config?.permission;
+    if (!permission) {
+      throw new Error(
+        `route ${String(route.method)} ${route.url} declares no permission (config.permission)`,
+      );
+    }
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, permission });
+    }
+  });
+
+  // Authentication and authorisation run before the body is parsed: an unauthorised caller
+  // never reaches validation, so it learns nothing about the route's schema.
+  app.addHook('onRequest', async (req) => {
+    const permission = req.routeOptions.config.permission ?? 'public';
+    const bearer = bearerOf(req);
+    if (bearer) req.identity = await resolveBearer(svc.store.db, svc.clock, bearer);
+    req.project = await authorize(svc.store.db, req.identity, permission, projectParam(req));
+  });
+}

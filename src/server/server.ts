@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FalajConfig } from '../core/config.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { bootstrapAdmin } from '../security/bootstrap.js';
+import { redactUrl } from '../store/store.js';
+import { buildApp } from './app.js';
+import type { FalajApp, Services } from './services.js';
+import { createServices } from './services-factory.js';
+
+export interface RunningServer {
+  app: FalajApp;
+  svc: Services;
+  url: string;
+  /** Stops accepting, finishes requests in flight, closes the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the server the configuration describes; prints a generated admin password once. */
+export async function startServer(
+  config: FalajConfig,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
+  const svc = await createServices(config);
+  const admin = await bootstrapAdmin(svc);
+  if (admin?.generatedPassword) {
+    // Shown once, on the console only: it is never logged nor stored in the clear.
+    process.stdout.write(
+      `\nFirst start: created the platform owner 'admin' with password\n\n    ${admin.generatedPassword}\n\n` +
+        'It is not shown again. Log in with `falaj login -u admin` and change it.\n\n',
+    );
+  }
+  const https = config.tlsCert
+    ? {
+        cert: readFileSync(config.tlsCert),
+        key: readFileSync(config.tlsKey!),
+        minVersion: 'TLSv1.2' as const,
+      }
+    : undefined;
+  const app = await buildApp(svc, { logger, https });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${https ? 'https' : 'http'}://${host}:${address.port}`;
+  logger.info(
+    { url, store: config.databaseUrl ? redactUrl(config.databaseUrl) : svc.store.location },
+    'falaj server listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down: no new connections, finishing requests in flight');
+      await app.close();
+      await svc.store.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app, svc, url, stop };
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
+export async function runServer(config: FalajConfig): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      server.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,28 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { Keyring } from '../artifacts/keyring.js';
+import type { Clock } from '../core/clock.js';
+import type { FalajConfig } from '../core/config.js';
+import type { AuditLog } from '../security/audit-log.js';
+import type { Store } from '../store/store.js';
+
+/** What every domain plugin is given: the backends, chosen once at start. */
+export interface Services {
+  config: FalajConfig;
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  keyring: Keyring;
+  artifacts: ArtifactStore;
+}
+
+/** The Fastify instance every domain registers its routes on (TypeBox schemas give the types). */
+export type FalajApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;

@@ -1,0 +1,115 @@
+// Row types of every table, as Kysely sees them. Times are milliseconds since the epoch
+// (BIGINT on PostgreSQL, INTEGER on SQLite); booleans are 0/1 on both dialects so that
+// queries read the same everywhere.
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  is_owner: number;
+  disabled: number;
+  /** TOTP secret sealed with the keyring (never stored in the clear). */
+  mfa_secret: string | null;
+  mfa_enabled: number;
+  /** The last accepted TOTP time step; a code at or before it is a replay. */
+  mfa_last_step: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
+export interface LoginAttemptsTable {
+  username: string;
+  failures: number;
+  last_failure_at: number;
+  locked_until: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number;
+  revoked_at: number | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  description: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface MembershipsTable {
+  project_id: string;
+  user_id: string;
+  role: string;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  user_id: string;
+  project_id: string;
+  role: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  time: number;
+  actor: string;
+  action: string;
+  object_type: string;
+  object_id: string;
+  project_id: string | null;
+  source_ip: string;
+  outcome: string;
+  status: number;
+  request_id: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ArtifactsTable {
+  project_id: string;
+  path: string;
+  digest: string;
+  size: number;
+  content_type: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  recovery_codes: RecoveryCodesTable;
+  login_attempts: LoginAttemptsTable;
+  sessions: SessionsTable;
+  projects: ProjectsTable;
+  memberships: MembershipsTable;
+  api_tokens: ApiTokensTable;
+  settings: SettingsTable;
+  audit_events: AuditEventsTable;
+  artifacts: ArtifactsTable;
+}

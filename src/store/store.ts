@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { FalajError } from '../core/errors.js';
+import type { Dialect } from './dialect.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type { Dialect };
+
+/** The metadata store: one typed query layer over SQLite (embedded) or PostgreSQL (scaled out). */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Where it lives, without credentials, for logs. */
+  readonly location: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  /** Run pending migrations (the server does; `audit verify` reads only). */
+  migrate?: boolean;
+}
+
+// A fixed key for the PostgreSQL advisory lock held while migrating ("falaj" in ASCII).
+const MIGRATION_LOCK_KEY = 0x66616c616a;
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const store = opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(opts.dataDir);
+  try {
+    await store.ping();
+    if (opts.migrate !== false) await migrate(store, opts.databaseUrl);
+  } catch (err) {
+    await store.close().catch(() => {});
+    if (err instanceof FalajError) throw err;
+    throw new FalajError(
+      'FALAJ_STORE_UNAVAILABLE',
+      `cannot open the store at ${store.location}: ${String(err)}`,
+    );
+  }
+  return store;
+}
+
+function openSqlite(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'falaj.db');
+  const raw = new SqliteDatabase(file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** node-postgres returns BIGINT as strings; every BIGINT here is a time or a size well below 2^53. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as pg.CustomTypesConfig });
+  // An idle client losing its connection must not crash the server; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    location: redactUrl(url),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+/**
+ * Applies pending migrations. On PostgreSQL a session-level advisory lock, held on its own
+ * connection, makes concurrent starters wait for one another (Kysely's own lock is taken only
+ * after it creates its bookkeeping tables, which can itself race).
+ */
+async function migrate(store: Store, databaseUrl: string | undefined): Promise<void> {
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  let lockClient: pg.Client | undefined;
+  if (store.dialect === 'postgres' && databaseUrl) {
+    lockClient = new pg.Client({ connectionString: databaseUrl });
+    await lockClient.connect();
+    await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  }
+  try {
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  } finally {
+    if (lockClient) {
+      await lockClient.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+      await lockClient.end().catch(() => {});
+    }
+  }
+}
