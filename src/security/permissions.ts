@@ -9,6 +9,8 @@ import type { ProjectRole } from './roles.js';
  * - session: a user's own session (API tokens cannot manage accounts or mint tokens).
  * - mfa-setup: a user session, even one that must still enrol in MFA before anything else.
  * - project:<role>: at least that role on the project named by the `:project` URL parameter.
+ * - project-session:<role>: the same, through a user session only (minting API tokens: a token
+ *   must not be able to mint tokens, or a leaked token could outlive its own expiry).
  * - owner: the platform owner (a user session only; tokens are always project-scoped).
  */
 export type Permission = 'public' | 'identity' | 'session' | 'mfa-setup' | `project:${ProjectRole}` | 'owner';
@@ -16,9 +18,13 @@ export type Permission = 'public' | 'identity' | 'session' | 'mfa-setup' | `proj
 export interface PermissionRule {
   scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner';
   role?: ProjectRole;
+  sessionOnly?: boolean;
 }
 
 export function parsePermission(p: Permission): PermissionRule {
   if (p.startsWith('project:')) return { scope: 'project', role: p.slice('project:'.length) as ProjectRole };
+  if (p.startsWith('project-session:')) {
+    return { scope: 'project', role: p.slice('project-session:'.length) as ProjectRole, sessionOnly: true };
+  }
   return { scope: p as PermissionRule['scope'] };
 }
