@@ -44,6 +44,10 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
       .innerJoin('users as u', 'u.id', 's.user_id')
       .select(['s.id', 's.expires_at', 's.revoked_at', 's.last_used_at', 'u.id as user_id', 'u.username'])
       .select(['u.is_owner', 'u.disabled', 'u.mfa_enabled'])
+      // The require-MFA setting rides along in the same query: one round trip per request.
+      .select((eb) =>
+        eb.selectFrom('settings').select('value').where('key', '=', 'require_mfa').as('require_mfa'),
+      )
       .where('s.token_hash', '=', sha256Hex(bearer))
       .executeTakeFirst();
     if (!row || row.revoked_at !== null)
@@ -54,7 +58,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
     if (now - row.last_used_at > LAST_USED_GRANULARITY_MS) {
       await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', row.id).execute();
     }
-    const mfaPending = !row.mfa_enabled && (await readRequireMfa(db));
+    const mfaPending = !row.mfa_enabled && row.require_mfa === 'true';
     return {
       kind: 'session',
       userId: row.user_id,

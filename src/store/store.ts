@@ -110,7 +110,14 @@ export function redactUrl(url: string): string {
  * after it creates its bookkeeping tables, which can itself race).
  */
 async function migrate(store: Store, databaseUrl: string | undefined): Promise<void> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+  if (store.dialect === 'sqlite') {
+    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+    await withSqliteLock(`${store.location}.migrate-lock`, async () => {
+      const { error } = await migrator.migrateToLatest();
+      if (error) throw error;
+    });
+    return;
+  }
   let lockClient: pg.Client | undefined;
   if (store.dialect === 'postgres' && databaseUrl) {
     lockClient = new pg.Client({ connectionString: databaseUrl });
@@ -118,6 +125,14 @@ async function migrate(store: Store, databaseUrl: string | undefined): Promise<v
     await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   }
   try {
+    // Kysely looks for its bookkeeping tables in every schema unless told which one: name
+    // the schema this connection writes to, or another schema's tables would be mistaken for ours.
+    const schema = (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]?.s;
+    const migrator = new Migrator({
+      db: store.db,
+      provider: migrationProvider(store.dialect),
+      ...(schema ? { migrationTableSchema: schema } : {}),
+    });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   } finally {
@@ -125,5 +140,33 @@ async function migrate(store: Store, databaseUrl: string | undefined): Promise<v
       await lockClient.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
       await lockClient.end().catch(() => {});
     }
+  }
+}
+
+/**
+ * A cross-process mutex for SQLite migrations: an IMMEDIATE transaction on a small side
+ * database. It is tried without blocking and retried on a timer, because better-sqlite3 waits
+ * synchronously and would otherwise stall the event loop of a process holding the lock itself.
+ */
+async function withSqliteLock(file: string, fn: () => Promise<void>): Promise<void> {
+  const lock = new SqliteDatabase(file);
+  lock.pragma('busy_timeout = 0');
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        lock.exec('BEGIN IMMEDIATE');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt > 3000) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    try {
+      await fn();
+    } finally {
+      lock.exec('ROLLBACK');
+    }
+  } finally {
+    lock.close();
   }
 }
