@@ -203,6 +203,15 @@ export async function projectRoutes(app: FalajApp, svc: Services): Promise<void>
           .where('project_id', '=', project.id)
           .where('user_id', '=', user.id)
           .executeTakeFirst();
+        // Their tokens for this project are revoked too, so that re-adding the user later does
+        // not silently bring old tokens back to life.
+        await tx
+          .updateTable('api_tokens')
+          .set({ revoked_at: clock.now() })
+          .where('project_id', '=', project.id)
+          .where('user_id', '=', user.id)
+          .where('revoked_at', 'is', null)
+          .execute();
         if (Number(res.numDeletedRows) === 0)
           throw new FalajError('FALAJ_NOT_FOUND', `'${user.username}' is not a member of '${project.name}'`);
         return {

@@ -49,7 +49,8 @@ export async function authorize(
         throw denied('this route needs the platform owner');
       return null;
     case 'project':
-      if (rule.sessionOnly && identity.kind !== 'session') throw denied('this route needs a user session, not an API token');
+      if (rule.sessionOnly && identity.kind !== 'session')
+        throw denied('this route needs a user session, not an API token');
       return authorizeProject(db, identity, rule.role ?? 'admin', projectName);
   }
 }

@@ -184,12 +184,25 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
     },
     async (req, reply) => {
       const id = req.identity!;
+      const facts = { action: 'user.password.change', objectType: 'user', objectId: id.username };
       const user = await requireUser(store.db, id.username);
+      // Guesses at the current password count towards the login throttle: a session must not
+      // be an unthrottled password oracle.
+      await checkThrottle(store.db, clock, user.username).catch(async (err: unknown) => {
+        if (err instanceof FalajError)
+          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status);
+        throw err;
+      });
       if (!(await verifyPassword(user.password_hash, req.body.currentPassword))) {
-        throw new FalajError('FALAJ_INVALID_CREDENTIALS', 'current password is wrong');
+        const err = new FalajError('FALAJ_INVALID_CREDENTIALS', 'current password is wrong');
+        await store.db.transaction().execute(async (tx) => {
+          await recordFailure(tx, clock, user.username);
+          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
+        });
+        throw err;
       }
       await audited(svc, req, async (tx) => {
-        await setPassword(tx, clock, user.id, req.body.newPassword);
+        await setPassword(tx, clock, user.id, req.body.newPassword, { keepSessionId: id.sessionId });
         return {
           result: null,
           audit: { action: 'user.password.change', objectType: 'user', objectId: user.username },

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
 import type { Executor } from './audit-log.js';
@@ -44,31 +45,36 @@ export async function checkThrottle(db: Executor, clock: Clock, username: string
   }
 }
 
+/**
+ * Counts one failure atomically (one upsert, so simultaneous failures are each counted and two
+ * first failures cannot collide on insert) and locks the account when the count reaches the limit.
+ */
 export async function recordFailure(db: Executor, clock: Clock, username: string): Promise<number> {
   const key = throttleKey(username);
   const now = clock.now();
   const row = await db
-    .selectFrom('login_attempts')
-    .selectAll()
-    .where('username', '=', key)
-    .executeTakeFirst();
-  // After a lock runs out the account is still on probation: slowed, one failure from a new lock.
-  const previous = row ? (row.locked_until !== null ? LOCK_AFTER - 1 : row.failures) : 0;
-  const failures = previous + 1;
-  const locked_until = failures >= LOCK_AFTER ? now + LOCK_MS : null;
-  if (row) {
+    .insertInto('login_attempts')
+    .values({ username: key, failures: 1, last_failure_at: now, locked_until: null })
+    .onConflict((oc) =>
+      oc.column('username').doUpdateSet({
+        // After a lock runs out the account is still on probation: one failure from a new lock.
+        failures: sql<number>`case when login_attempts.locked_until is not null then ${LOCK_AFTER}
+          else login_attempts.failures + 1 end`,
+        last_failure_at: now,
+      }),
+    )
+    .returning('failures')
+    .executeTakeFirstOrThrow();
+  if (row.failures >= LOCK_AFTER) {
     await db
       .updateTable('login_attempts')
-      .set({ failures, last_failure_at: now, locked_until })
+      .set({ locked_until: now + LOCK_MS })
       .where('username', '=', key)
       .execute();
   } else {
-    await db
-      .insertInto('login_attempts')
-      .values({ username: key, failures, last_failure_at: now, locked_until })
-      .execute();
+    await db.updateTable('login_attempts').set({ locked_until: null }).where('username', '=', key).execute();
   }
-  return failures;
+  return row.failures;
 }
 
 export async function clearFailures(db: Executor, username: string): Promise<void> {

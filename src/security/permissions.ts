@@ -13,7 +13,14 @@ import type { ProjectRole } from './roles.js';
  *   must not be able to mint tokens, or a leaked token could outlive its own expiry).
  * - owner: the platform owner (a user session only; tokens are always project-scoped).
  */
-export type Permission = 'public' | 'identity' | 'session' | 'mfa-setup' | `project:${ProjectRole}` | 'owner';
+export type Permission =
+  | 'public'
+  | 'identity'
+  | 'session'
+  | 'mfa-setup'
+  | `project:${ProjectRole}`
+  | `project-session:${ProjectRole}`
+  | 'owner';
 
 export interface PermissionRule {
   scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner';

@@ -33,8 +33,14 @@ export async function checkSecondFactor(
       .where('used_at', 'is', null)
       .executeTakeFirst();
     if (!row) return 'invalid';
-    await db.updateTable('recovery_codes').set({ used_at: clock.now() }).where('id', '=', row.id).execute();
-    return 'ok';
+    // Conditional on still being unused: of two requests racing with one code, only one wins.
+    const used = await db
+      .updateTable('recovery_codes')
+      .set({ used_at: clock.now() })
+      .where('id', '=', row.id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(used.numUpdatedRows) === 1 ? 'ok' : 'invalid';
   }
   if (!input.totp) return 'missing';
   if (!user.mfa_secret) return 'invalid';
@@ -42,6 +48,13 @@ export async function checkSecondFactor(
   const step = matchTotp(secret, input.totp, clock.now());
   if (step === null) return 'invalid';
   if (user.mfa_last_step !== null && step <= user.mfa_last_step) return 'replayed';
-  await db.updateTable('users').set({ mfa_last_step: step }).where('id', '=', user.id).execute();
-  return 'ok';
+  // `user` may be a stale read: the step only moves forward, and the update says whether this
+  // request moved it. Two requests racing with one code cannot both be accepted.
+  const moved = await db
+    .updateTable('users')
+    .set({ mfa_last_step: step })
+    .where('id', '=', user.id)
+    .where((eb) => eb.or([eb('mfa_last_step', 'is', null), eb('mfa_last_step', '<', step)]))
+    .executeTakeFirst();
+  return Number(moved.numUpdatedRows) === 1 ? 'ok' : 'replayed';
 }

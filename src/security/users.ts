@@ -99,6 +99,7 @@ export async function setPassword(
   clock: Clock,
   userId: string,
   password: string,
+  opts: { keepSessionId?: string | undefined } = {},
 ): Promise<void> {
   checkPasswordStrength(password);
   const now = clock.now();
@@ -107,11 +108,13 @@ export async function setPassword(
     .set({ password_hash: await hashPassword(password), updated_at: now })
     .where('id', '=', userId)
     .execute();
-  // A new password ends every existing session of the account.
-  await db
+  // A new password ends every existing session of the account, except the one that changed
+  // it when the user changes their own (whoever else knew the old password is logged out).
+  let sessions = db
     .updateTable('sessions')
     .set({ revoked_at: now })
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (opts.keepSessionId) sessions = sessions.where('id', '!=', opts.keepSessionId);
+  await sessions.execute();
 }
