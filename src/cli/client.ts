@@ -30,11 +30,12 @@ export class FalajClient {
 
   constructor(opts: RemoteOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     const file = readCliConfig(env);
-    this.url = (opts.url ?? env.FALAJ_URL ?? file.url ?? `http://${DEFAULT_HOST}:${DEFAULT_PORT}`).replace(
+    // Empty environment variables count as unset.
+    this.url = (opts.url || env.FALAJ_URL || file.url || `http://${DEFAULT_HOST}:${DEFAULT_PORT}`).replace(
       /\/+$/,
       '',
     );
-    this.token = opts.token ?? env.FALAJ_TOKEN ?? file.token;
+    this.token = opts.token || env.FALAJ_TOKEN || file.token;
   }
 
   async request<T = unknown>(
