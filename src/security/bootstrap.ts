@@ -29,7 +29,7 @@ export async function bootstrapAdmin(
       outcome: 'success',
       status: 0,
       requestId: 'bootstrap',
-      details: { owner: true, passwordFrom: generated ? 'generated' : 'FALAJ_ADMIN_PASSWORD' },
+      details: { owner: true, passwordFrom: generated ? 'generated' : 'environment' },
     });
     return generated ? { username: 'admin', generatedPassword: generated } : { username: 'admin' };
   });

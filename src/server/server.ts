@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FalajConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { CheckpointWriter } from '../security/audit-checkpoints.js';
 import { bootstrapAdmin } from '../security/bootstrap.js';
 import { redactUrl } from '../store/store.js';
 import { buildApp } from './app.js';
@@ -22,23 +23,35 @@ export async function startServer(
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
   const svc = await createServices(config);
-  const admin = await bootstrapAdmin(svc);
-  if (admin?.generatedPassword) {
-    // Shown once, on the console only: it is never logged nor stored in the clear.
-    process.stdout.write(
-      `\nFirst start: created the platform owner 'admin' with password\n\n    ${admin.generatedPassword}\n\n` +
-        'It is not shown again. Log in with `falaj login -u admin` and change it.\n\n',
-    );
+  // Signed checkpoints of the audit chain's head, in this server's own data directory.
+  const checkpoints = new CheckpointWriter(svc.store, config.dataDir, { logger });
+  await checkpoints.start();
+  let app: FalajApp;
+  let https: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' } | undefined;
+  try {
+    const admin = await bootstrapAdmin(svc);
+    if (admin?.generatedPassword) {
+      // Shown once, on the console only: it is never logged nor stored in the clear.
+      process.stdout.write(
+        `\nFirst start: created the platform owner 'admin' with password\n\n    ${admin.generatedPassword}\n\n` +
+          'It is not shown again. Log in with `falaj login -u admin` and change it.\n\n',
+      );
+    }
+    https = config.tlsCert
+      ? {
+          cert: readFileSync(config.tlsCert),
+          key: readFileSync(config.tlsKey!),
+          minVersion: 'TLSv1.2' as const,
+        }
+      : undefined;
+    app = await buildApp(svc, { logger, https });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // A start that fails half-way (port taken, unreadable certificate) releases what it opened.
+    await checkpoints.stop().catch(() => {});
+    await svc.store.close().catch(() => {});
+    throw err;
   }
-  const https = config.tlsCert
-    ? {
-        cert: readFileSync(config.tlsCert),
-        key: readFileSync(config.tlsKey!),
-        minVersion: 'TLSv1.2' as const,
-      }
-    : undefined;
-  const app = await buildApp(svc, { logger, https });
-  await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${https ? 'https' : 'http'}://${host}:${address.port}`;
@@ -52,6 +65,8 @@ export async function startServer(
     stopping ??= (async () => {
       logger.info('shutting down: no new connections, finishing requests in flight');
       await app.close();
+      // After the last request (and its audit event), before the store goes: the final head.
+      await checkpoints.stop();
       await svc.store.close();
       logger.info('stopped');
     })();
