@@ -1,0 +1,22 @@
+// `npm run bench`: every benchmark of the platform core, each printing its figures as ratios
+// against an anchor measured in the same run (these machines are shared and noisy).
+// FALAJ_BENCH_ARTIFACT_MB (default 2048) and FALAJ_BENCH_SECONDS (default 5) shrink a quick run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { benchArtifacts } from './artifacts.js';
+import { benchHttp } from './http.js';
+import { ROOT } from './support.js';
+
+const seconds = Number(process.env.FALAJ_BENCH_SECONDS ?? 5);
+const artifactMb = Number(process.env.FALAJ_BENCH_ARTIFACT_MB ?? 2048);
+
+const results = {
+  date: new Date().toISOString(),
+  node: process.version,
+  http: await benchHttp({ seconds }),
+  artifacts: await benchArtifacts({ sizeBytes: artifactMb * 1024 * 1024 }),
+};
+const out = path.join(ROOT, 'bench/out');
+mkdirSync(out, { recursive: true });
+writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nfigures written to bench/out/results.json`);
