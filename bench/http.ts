@@ -16,7 +16,9 @@ async function startBareServer(body: string): Promise<{ url: string; stop: () =>
     });
     s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
   const proc = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve) => createInterface({ input: proc.stdout! }).once('line', resolve));
+  const port = await new Promise<string>((resolve) =>
+    createInterface({ input: proc.stdout! }).once('line', resolve),
+  );
   return { url: `http://127.0.0.1:${port}/api/v1/projects`, stop: () => proc.kill() };
 }
 

@@ -22,7 +22,10 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
   const proc: ChildProcess = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/falaj.js'), 'server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info'],
-    { env: { ...process.env, FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD, FALAJ_DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      env: { ...process.env, FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD, FALAJ_DATABASE_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const url = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout! });
@@ -63,7 +66,12 @@ export function rssMb(pid: number): number {
  * Sends GET requests over `concurrency` keep-alive connections for `seconds`; returns requests/s.
  * The same loop drives the anchor and the subject, so the client's own cost cancels in the ratio.
  */
-export async function loadGet(url: string, headers: Record<string, string>, seconds: number, concurrency = 16): Promise<number> {
+export async function loadGet(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  concurrency = 16,
+): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const target = new URL(url);
   let done = 0;
@@ -72,11 +80,14 @@ export async function loadGet(url: string, headers: Record<string, string>, seco
   const worker = async () => {
     while (performance.now() < deadline) {
       await new Promise<void>((resolve) => {
-        const req = http.get({ host: target.hostname, port: target.port, path: target.pathname, headers, agent }, (res) => {
-          if (res.statusCode !== 200) failed++;
-          res.resume();
-          res.on('end', () => resolve());
-        });
+        const req = http.get(
+          { host: target.hostname, port: target.port, path: target.pathname, headers, agent },
+          (res) => {
+            if (res.statusCode !== 200) failed++;
+            res.resume();
+            res.on('end', () => resolve());
+          },
+        );
         req.on('error', () => {
           failed++;
           resolve();

@@ -4,8 +4,12 @@ import { Type } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
+import type { ProjectAccess } from '../security/access.js';
+import type { Executor } from '../security/audit-log.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
+import type { ArtifactsTable } from '../store/schema.js';
+
 import { validateArtifactPath, validateArtifactPrefix } from './artifact-paths.js';
 
 const FileParams = Type.Object({
@@ -113,14 +117,7 @@ class BlobReaper {
   }
 }
 
-function toView(row: {
-  path: string;
-  digest: string;
-  size: number;
-  content_type: string;
-  created_at: number;
-  created_by: string;
-}) {
+function toView(row: ArtifactsTable) {
   return {
     path: row.path,
     digest: row.digest,
@@ -129,6 +126,29 @@ function toView(row: {
     createdAt: new Date(Number(row.created_at)).toISOString(),
     createdBy: row.created_by,
   };
+}
+
+async function requireArtifact(
+  db: Executor,
+  project: ProjectAccess,
+  artifactPath: string,
+): Promise<ArtifactsTable> {
+  const row = await db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('project_id', '=', project.id)
+    .where('path', '=', artifactPath)
+    .executeTakeFirst();
+  if (!row) {
+    throw new FalajError(
+      'FALAJ_NOT_FOUND',
+      `artifact '${artifactPath}' does not exist in '${project.name}'`,
+      {
+        path: artifactPath,
+      },
+    );
+  }
+  return row;
 }
 
 /** Artifact files of a project: streamed upload and download, listing, deletion. */
@@ -250,21 +270,7 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
       async (req, reply) => {
         const artifactPath = validateArtifactPath(req.params['*']);
         const project = req.project!;
-        const row = await store.db
-          .selectFrom('artifacts')
-          .selectAll()
-          .where('project_id', '=', project.id)
-          .where('path', '=', artifactPath)
-          .executeTakeFirst();
-        if (!row) {
-          throw new FalajError(
-            'FALAJ_NOT_FOUND',
-            `artifact '${artifactPath}' does not exist in '${project.name}'`,
-            {
-              path: artifactPath,
-            },
-          );
-        }
+        const row = await requireArtifact(store.db, project, artifactPath);
         const etag = `"${row.digest}"`;
         void reply
           .header('x-falaj-digest', row.digest)
@@ -309,19 +315,7 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
         const artifactPath = validateArtifactPath(req.params['*']);
         const project = req.project!;
         const digest = await audited(svc, req, async (tx) => {
-          const row = await tx
-            .selectFrom('artifacts')
-            .select(['digest', 'size'])
-            .where('project_id', '=', project.id)
-            .where('path', '=', artifactPath)
-            .executeTakeFirst();
-          if (!row) {
-            throw new FalajError(
-              'FALAJ_NOT_FOUND',
-              `artifact '${artifactPath}' does not exist in '${project.name}'`,
-              { path: artifactPath },
-            );
-          }
+          const row = await requireArtifact(tx, project, artifactPath);
           await tx
             .deleteFrom('artifacts')
             .where('project_id', '=', project.id)

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FalajError } from '../core/errors.js';
 
@@ -94,6 +94,7 @@ export class Keyring {
     }
     this.keys = keys;
     this.current = parsed.current;
+    this.loadedMtime = statSync(this.file).mtimeMs;
   }
 
   private save(created: Map<number, number>): void {
@@ -111,6 +112,7 @@ export class Keyring {
     writeFileSync(tmp, JSON.stringify(out, null, 2), { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
+    this.loadedMtime = statSync(this.file).mtimeMs;
   }
 
   private createdTimes(): Map<number, number> {
@@ -132,6 +134,18 @@ export class Keyring {
     return version;
   }
 
+  private loadedMtime = 0;
+
+  /** Reloads when the file changed on disk (a stat per wrap: wraps are per object, not per byte). */
+  private reloadIfChanged(): void {
+    try {
+      const mtime = statSync(this.file).mtimeMs;
+      if (mtime !== this.loadedMtime) this.load();
+    } catch {
+      // A missing file keeps the keys in memory; the next save recreates it.
+    }
+  }
+
   private kek(version: number): Buffer {
     let key = this.keys.get(version);
     if (!key && existsSync(this.file)) {
@@ -144,6 +158,7 @@ export class Keyring {
 
   /** Wraps `secret` (a data key, a TOTP secret) under the current KEK, bound to `context`. */
   wrap(secret: Buffer, context: string): string {
+    this.reloadIfChanged(); // `falaj keys rotate` may have added a version since we loaded
     const v = this.current;
     return `v${v}:${seal(this.kek(v), secret, `${context}|v${v}`).toString('base64')}`;
   }

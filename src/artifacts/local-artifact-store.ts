@@ -109,6 +109,46 @@ export function sealedLength(size: number, chunkSize: number): number {
 }
 
 /**
+ * Cuts a byte stream into blocks of a fixed size, always holding the latest block back (even a
+ * full one): only the end of the stream can tell which block is the last, and the last block
+ * is sealed and opened differently. Blocks handed to `onBlock` may be reused afterwards.
+ */
+export class BlockSplitter {
+  private readonly pending: Buffer;
+  private filled = 0;
+
+  constructor(readonly size: number) {
+    this.pending = Buffer.allocUnsafe(size);
+  }
+
+  feed(chunk: Buffer, onBlock: (block: Buffer) => void): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.filled === this.size) {
+        onBlock(this.pending);
+        this.filled = 0;
+      }
+      const left = chunk.length - off;
+      // More than a whole block left in this piece: use it in place, it cannot be the last.
+      if (this.filled === 0 && left > this.size) {
+        onBlock(chunk.subarray(off, off + this.size));
+        off += this.size;
+        continue;
+      }
+      const n = Math.min(this.size - this.filled, left);
+      chunk.copy(this.pending, this.filled, off, off + n);
+      this.filled += n;
+      off += n;
+    }
+  }
+
+  /** The block held back: the last one, once the input has ended. */
+  rest(): Buffer {
+    return this.pending.subarray(0, this.filled);
+  }
+}
+
+/**
  * Plaintext in, sealed chunks out; hashes and counts the plaintext on the way. A full chunk is
  * held back until more input shows it is not the last one.
  */
@@ -116,19 +156,18 @@ export class ChunkSealer extends Transform {
   readonly hash: StreamHash = streamHash();
   size = 0;
   private counter = 0;
-  private readonly pending: Buffer;
-  private filled = 0;
+  private readonly blocks: BlockSplitter;
   private readonly aadMore: Buffer;
   private readonly aadLast: Buffer;
 
   constructor(
     private readonly key: Buffer,
     private readonly prefix: Buffer,
-    private readonly chunkSize: number,
+    chunkSize: number,
     private readonly maxBytes: number | undefined,
   ) {
     super({ readableHighWaterMark: IO_BUFFER, writableHighWaterMark: IO_BUFFER });
-    this.pending = Buffer.allocUnsafe(chunkSize);
+    this.blocks = new BlockSplitter(chunkSize);
     this.aadMore = chunkAad(prefix, false);
     this.aadLast = chunkAad(prefix, true);
   }
@@ -146,24 +185,7 @@ export class ChunkSealer extends Transform {
     }
     this.hash.update(chunk);
     try {
-      let off = 0;
-      while (off < chunk.length) {
-        if (this.filled === this.chunkSize) {
-          this.seal(this.pending, false);
-          this.filled = 0;
-        }
-        const left = chunk.length - off;
-        // More than a whole chunk left in this piece: seal it in place, it cannot be the last.
-        if (this.filled === 0 && left > this.chunkSize) {
-          this.seal(chunk.subarray(off, off + this.chunkSize), false);
-          off += this.chunkSize;
-          continue;
-        }
-        const n = Math.min(this.chunkSize - this.filled, left);
-        chunk.copy(this.pending, this.filled, off, off + n);
-        this.filled += n;
-        off += n;
-      }
+      this.blocks.feed(chunk, (block) => this.seal(block, false));
     } catch (err) {
       cb(err as Error);
       return;
@@ -175,7 +197,7 @@ export class ChunkSealer extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      this.seal(this.pending.subarray(0, this.filled), true);
+      this.seal(this.blocks.rest(), true);
     } catch (err) {
       cb(err as Error);
       return;
@@ -216,9 +238,7 @@ export class ChunkOpener extends Transform {
   private readonly hash: StreamHash = streamHash();
   private size = 0;
   private counter = 0;
-  private readonly sealedChunk: number;
-  private readonly pending: Buffer;
-  private filled = 0;
+  private readonly blocks: BlockSplitter;
   private readonly aadMore: Buffer;
   private readonly aadLast: Buffer;
 
@@ -230,8 +250,7 @@ export class ChunkOpener extends Transform {
     private readonly expectedSize: number,
   ) {
     super({ readableHighWaterMark: IO_BUFFER, writableHighWaterMark: IO_BUFFER });
-    this.sealedChunk = chunkSize + TAG;
-    this.pending = Buffer.allocUnsafe(this.sealedChunk);
+    this.blocks = new BlockSplitter(chunkSize + TAG);
     this.aadMore = chunkAad(prefix, false);
     this.aadLast = chunkAad(prefix, true);
     this.firstChunk = new Promise<void>((resolve, reject) => {
@@ -254,23 +273,7 @@ export class ChunkOpener extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const parts: Buffer[] = [];
     try {
-      let off = 0;
-      while (off < chunk.length) {
-        if (this.filled === this.sealedChunk) {
-          parts.push(this.open(this.pending, false));
-          this.filled = 0;
-        }
-        const left = chunk.length - off;
-        if (this.filled === 0 && left > this.sealedChunk) {
-          parts.push(this.open(chunk.subarray(off, off + this.sealedChunk), false));
-          off += this.sealedChunk;
-          continue;
-        }
-        const n = Math.min(this.sealedChunk - this.filled, left);
-        chunk.copy(this.pending, this.filled, off, off + n);
-        this.filled += n;
-        off += n;
-      }
+      this.blocks.feed(chunk, (block) => parts.push(this.open(block, false)));
     } catch (err) {
       cb(err as Error);
       return;
@@ -284,7 +287,7 @@ export class ChunkOpener extends Transform {
   override _flush(cb: TransformCallback): void {
     let last: Buffer;
     try {
-      last = this.open(this.pending.subarray(0, this.filled), true);
+      last = this.open(this.blocks.rest(), true);
       if (this.size !== this.expectedSize) {
         throw integrity(
           `artifact ${this.digest} has ${this.size} bytes, its key file says ${this.expectedSize}`,

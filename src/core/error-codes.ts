@@ -102,7 +102,10 @@ export const ERROR_CODES = {
     description:
       '`falaj audit verify` found an edited, dropped or reordered audit event, or a checkpoint that no longer matches.',
   },
-  FALAJ_UNREACHABLE: { status: 503, description: 'Reported by the CLI and SDKs when the server cannot be reached at all.' },
+  FALAJ_UNREACHABLE: {
+    status: 503,
+    description: 'Reported by the CLI and SDKs when the server cannot be reached at all.',
+  },
   FALAJ_INTERNAL: {
     status: 500,
     description: 'An unexpected server error; the log holds the details under the request id.',

@@ -57,7 +57,12 @@ export async function buildApp(
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) },
+      {
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Number(reply.elapsedTime.toFixed(2)),
+      },
       'request',
     );
   });

@@ -166,7 +166,9 @@ describe.each(DIALECTS)('artifact and key commands on %s', (dialect) => {
     const out = path.join(work, 'after-rotation.bin');
     const get = await falaj(['artifacts', 'get', 'cli', 'models/v1/weights.bin', '-o', out, ...remote], env);
     expect(get.code, get.stderr).toBe(0);
-    const after = JSON.parse((await falaj(['keys', 'list', ...offline], env)).stdout.toString()) as {
+    const listed = await falaj(['keys', 'list', ...offline], env);
+    expect(listed.code, `${listed.stdout}\n${listed.stderr}`).toBe(0);
+    const after = JSON.parse(listed.stdout.toString()) as {
       version: number;
       current: boolean;
       artifacts: number;

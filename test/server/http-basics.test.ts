@@ -21,7 +21,9 @@ describe.each(DIALECTS)('HTTP basics on %s', (dialect) => {
     const metrics = await t.request('GET', '/metrics');
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^# HELP falaj_/m);
-    expect(metrics.body).toContain('falaj_http_requests_total{method="GET",route="/api/v1/projects",status="200"}');
+    expect(metrics.body).toContain(
+      'falaj_http_requests_total{method="GET",route="/api/v1/projects",status="200"}',
+    );
     expect(metrics.body).toContain('falaj_http_request_duration_seconds_bucket');
     // Every metric name carries the prefix.
     const names = [...metrics.body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
@@ -29,7 +31,10 @@ describe.each(DIALECTS)('HTTP basics on %s', (dialect) => {
   });
 
   it('publishes an OpenAPI 3 document', async () => {
-    const doc = (await t.request('GET', '/api/openapi.json')).json() as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await t.request('GET', '/api/openapi.json')).json() as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toContain('/api/v1/auth/login');
   });
@@ -44,11 +49,15 @@ describe.each(DIALECTS)('HTTP basics on %s', (dialect) => {
   it('answers an unknown route with FALAJ_ROUTE_NOT_FOUND', async () => {
     const res = await t.request('GET', '/api/v1/nope');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: { code: 'FALAJ_ROUTE_NOT_FOUND', message: 'no route GET /api/v1/nope' } });
+    expect(res.json()).toEqual({
+      error: { code: 'FALAJ_ROUTE_NOT_FOUND', message: 'no route GET /api/v1/nope' },
+    });
   });
 
   it('rejects a malformed Authorization header and an unknown credential with 401', async () => {
-    const basic = await t.request('GET', '/api/v1/projects', { headers: { authorization: 'Basic YWRtaW46eA==' } });
+    const basic = await t.request('GET', '/api/v1/projects', {
+      headers: { authorization: 'Basic YWRtaW46eA==' },
+    });
     expect(basic.statusCode).toBe(401);
     expect(basic.json().error.code).toBe('FALAJ_UNAUTHENTICATED');
     const junk = await t.request('GET', '/api/v1/projects', { token: 'falaj_not-a-real-token' });
@@ -66,14 +75,25 @@ describe('logging and readiness', () => {
         cb();
       },
     });
-    const config = resolveConfig({ dataDir: sb.dataDir, logLevel: 'info' }, { FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    const config = resolveConfig(
+      { dataDir: sb.dataDir, logLevel: 'info' },
+      { FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    );
     const svc = await createServices(config);
     const { bootstrapAdmin } = await import('../../src/security/bootstrap.js');
     await bootstrapAdmin(svc);
     const app = await buildApp(svc, { logger: pino({ level: 'info' }, sink) });
-    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'admin', password: ADMIN_PASSWORD },
+    });
     const token = (login.json() as { token: string }).token;
-    const res = await app.inject({ method: 'GET', url: '/api/v1/projects', headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/projects',
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' },
+    });
     expect(res.statusCode).toBe(200);
     const all = lines.join('');
     const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.reqId === 'req-42');

@@ -1,11 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
 import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
 import path from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
-import { assertBuilt, CLI, loginAdmin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import {
+  assertBuilt,
+  CLI,
+  loginAdmin,
+  type ServerProcess,
+  startServerProcess,
+} from '../support/server-process.js';
 
 const sandboxes: Sandbox[] = [];
 const servers: ServerProcess[] = [];
@@ -78,10 +84,14 @@ describe('server process', () => {
   it('refuses plain HTTP on a non-loopback address unless forced', async () => {
     assertBuilt();
     const sb = await sandbox('sqlite');
-    const refused = spawnSync(process.execPath, [CLI, 'server', '--data-dir', sb.dataDir, '--host', '0.0.0.0', '--port', '0'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const refused = spawnSync(
+      process.execPath,
+      [CLI, 'server', '--data-dir', sb.dataDir, '--host', '0.0.0.0', '--port', '0'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('FALAJ_CONFIG');
     const forced = await server({ dataDir: sb.dataDir, args: ['--host', '0.0.0.0', '--insecure-http'] });
@@ -93,23 +103,54 @@ describe('server process', () => {
     const sb = await sandbox('sqlite');
     const cert = path.join(sb.dataDir, 'cert.pem');
     const key = path.join(sb.dataDir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     const s = await server({ dataDir: sb.dataDir, args: ['--tls-cert', cert, '--tls-key', key] });
     expect(s.url).toMatch(/^https:/);
     const port = portOf(s.url);
-    const { headers, protocol } = await new Promise<{ headers: Record<string, unknown>; protocol: string }>((resolve, reject) => {
-      const req = httpsRequest({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false }, (res) => {
-        const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
-        res.resume();
-        res.on('end', () => resolve({ headers: res.headers, protocol }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const { headers, protocol } = await new Promise<{ headers: Record<string, unknown>; protocol: string }>(
+      (resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false },
+          (res) => {
+            const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? '';
+            res.resume();
+            res.on('end', () => resolve({ headers: res.headers, protocol }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      },
+    );
     expect(headers['strict-transport-security']).toMatch(/max-age=\d+/);
     expect(['TLSv1.2', 'TLSv1.3']).toContain(protocol);
     const old = await new Promise<string>((resolve) => {
-      const sock = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
+      const sock = tlsConnect({
+        host: '127.0.0.1',
+        port,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+      });
       sock.once('secureConnect', () => {
         sock.destroy();
         resolve('connected');
@@ -137,7 +178,9 @@ describe.runIf(DIALECTS.includes('postgres'))('two servers on one PostgreSQL', (
       body: JSON.stringify({ name: 'shared' }),
     });
     expect(created.status).toBe(201);
-    const seen = (await (await fetch(`${b!.url}/api/v1/projects`, { headers: { authorization: `Bearer ${tb}` } })).json()) as {
+    const seen = (await (
+      await fetch(`${b!.url}/api/v1/projects`, { headers: { authorization: `Bearer ${tb}` } })
+    ).json()) as {
       projects: { name: string }[];
     };
     expect(seen.projects.map((p) => p.name)).toEqual(['shared']);

@@ -2,11 +2,17 @@
 // permission the route declares: deny means exactly 401 (no identity) or 403 (not allowed);
 // allow means anything but 401/403 (a 400 for the empty body or a 404 for a dummy id is fine:
 // the request got past access control, which is what this test is about).
-import { newId } from '../../src/core/ids.js';
-import { parsePermission, type Permission } from '../../src/security/permissions.js';
-import { type ProjectRole, roleAtLeast } from '../../src/security/roles.js';
-import { API_TOKEN_PREFIX, newSecretToken, SESSION_TOKEN_PREFIX, sha256Hex } from '../../src/security/secrets.js';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/core/ids.js';
+import { type Permission, parsePermission } from '../../src/security/permissions.js';
+import { type ProjectRole, roleAtLeast } from '../../src/security/roles.js';
+import {
+  API_TOKEN_PREFIX,
+  newSecretToken,
+  SESSION_TOKEN_PREFIX,
+  sha256Hex,
+} from '../../src/security/secrets.js';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';
 
@@ -56,13 +62,27 @@ describe.each(DIALECTS)('role × route matrix on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestContext(dialect);
     await t.request('POST', '/api/v1/projects', { token: t.adminToken, body: { name: 'matrix' } });
-    projectId = (await t.svc.store.db.selectFrom('projects').select('id').where('name', '=', 'matrix').executeTakeFirstOrThrow()).id;
+    projectId = (
+      await t.svc.store.db
+        .selectFrom('projects')
+        .select('id')
+        .where('name', '=', 'matrix')
+        .executeTakeFirstOrThrow()
+    ).id;
     for (const c of CALLERS) {
       if (c.kind !== 'session' || c.owner) continue;
-      await t.request('POST', '/api/v1/users', { token: t.adminToken, body: { username: c.user, password: 'matrix-password-123' } });
-      if (c.role) await t.request('PUT', `/api/v1/projects/matrix/members/${c.user}`, { token: t.adminToken, body: { role: c.role } });
+      await t.request('POST', '/api/v1/users', {
+        token: t.adminToken,
+        body: { username: c.user, password: 'matrix-password-123' },
+      });
+      if (c.role)
+        await t.request('PUT', `/api/v1/projects/matrix/members/${c.user}`, {
+          token: t.adminToken,
+          body: { role: c.role },
+        });
     }
-    for (const row of await t.svc.store.db.selectFrom('users').select(['id', 'username']).execute()) userIds.set(row.username, row.id);
+    for (const row of await t.svc.store.db.selectFrom('users').select(['id', 'username']).execute())
+      userIds.set(row.username, row.id);
   });
   afterAll(async () => t?.close());
 
@@ -75,14 +95,33 @@ describe.each(DIALECTS)('role × route matrix on %s', (dialect) => {
       const token = newSecretToken(SESSION_TOKEN_PREFIX);
       await t.svc.store.db
         .insertInto('sessions')
-        .values({ id: newId(), token_hash: sha256Hex(token), user_id: userId, created_at: now, expires_at: now + 3600_000, last_used_at: now, revoked_at: null })
+        .values({
+          id: newId(),
+          token_hash: sha256Hex(token),
+          user_id: userId,
+          created_at: now,
+          expires_at: now + 3600_000,
+          last_used_at: now,
+          revoked_at: null,
+        })
         .execute();
       return token;
     }
     const token = newSecretToken(API_TOKEN_PREFIX);
     await t.svc.store.db
       .insertInto('api_tokens')
-      .values({ id: newId(), name: 'matrix', token_hash: sha256Hex(token), user_id: userId, project_id: projectId, role: caller.role, created_at: now, expires_at: now + 3600_000, revoked_at: null, last_used_at: null })
+      .values({
+        id: newId(),
+        name: 'matrix',
+        token_hash: sha256Hex(token),
+        user_id: userId,
+        project_id: projectId,
+        role: caller.role,
+        created_at: now,
+        expires_at: now + 3600_000,
+        revoked_at: null,
+        last_used_at: null,
+      })
       .execute();
     return token;
   }
@@ -114,9 +153,12 @@ describe.each(DIALECTS)('role × route matrix on %s', (dialect) => {
         const denied = res.statusCode === 401 || res.statusCode === 403;
         const expectedDenial = caller.kind === 'anonymous' ? 401 : 403;
         checked++;
-        if (expectAllowed && denied) mismatches.push(`${caller.name} ${route.method} ${route.url}: got ${res.statusCode} ${res.body}`);
+        if (expectAllowed && denied)
+          mismatches.push(`${caller.name} ${route.method} ${route.url}: got ${res.statusCode} ${res.body}`);
         if (!expectAllowed && res.statusCode !== expectedDenial) {
-          mismatches.push(`${caller.name} ${route.method} ${route.url}: expected ${expectedDenial}, got ${res.statusCode}`);
+          mismatches.push(
+            `${caller.name} ${route.method} ${route.url}: expected ${expectedDenial}, got ${res.statusCode}`,
+          );
         }
       }
     }
@@ -132,7 +174,9 @@ describe.each(DIALECTS)('role × route matrix on %s', (dialect) => {
   });
 
   it('every route appears in the OpenAPI document with a summary', async () => {
-    const doc = (await t.request('GET', '/api/openapi.json')).json() as { paths: Record<string, Record<string, { summary?: string }>> };
+    const doc = (await t.request('GET', '/api/openapi.json')).json() as {
+      paths: Record<string, Record<string, { summary?: string }>>;
+    };
     for (const r of t.app.falajRoutes) {
       const openapiPath = r.url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}');
       const op = doc.paths[openapiPath]?.[r.method.toLowerCase()];

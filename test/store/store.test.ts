@@ -25,7 +25,12 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const sb = await fresh();
     const first = await openOn(sb);
     const names = async (s: Store) =>
-      (await s.db.selectFrom('kysely_migration' as never).select('name' as never).execute()).map((r) => (r as { name: string }).name);
+      (
+        await s.db
+          .selectFrom('kysely_migration' as never)
+          .select('name' as never)
+          .execute()
+      ).map((r) => (r as { name: string }).name);
     expect(await names(first)).toEqual(['0001-core']);
     const second = await openOn(sb);
     expect(await names(second)).toEqual(['0001-core']);
@@ -36,7 +41,10 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const sb = await fresh();
     const stores = await Promise.all([openOn(sb), openOn(sb), openOn(sb)]);
     for (const s of stores) await s.ping();
-    const count = await stores[0]!.db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const count = await stores[0]!.db
+      .selectFrom('users')
+      .select(sql<number>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(0);
   });
 
@@ -45,7 +53,18 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const t = Date.UTC(2030, 0, 1);
     await s.db
       .insertInto('users')
-      .values({ id: 'u1', username: 'u1', password_hash: 'x', is_owner: 1, disabled: 0, mfa_secret: null, mfa_enabled: 0, mfa_last_step: null, created_at: t, updated_at: t })
+      .values({
+        id: 'u1',
+        username: 'u1',
+        password_hash: 'x',
+        is_owner: 1,
+        disabled: 0,
+        mfa_secret: null,
+        mfa_enabled: 0,
+        mfa_last_step: null,
+        created_at: t,
+        updated_at: t,
+      })
       .execute();
     const row = await s.db.selectFrom('users').selectAll().where('id', '=', 'u1').executeTakeFirstOrThrow();
     expect(row.created_at).toBe(t);
@@ -75,7 +94,10 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
 
 describe('store errors', () => {
   it('an unreachable PostgreSQL gives FALAJ_STORE_UNAVAILABLE with the password redacted', async () => {
-    const err = await openStore({ dataDir: '/nonexistent', databaseUrl: 'postgres://u:secret@127.0.0.1:1/x' }).catch((e: unknown) => e);
+    const err = await openStore({
+      dataDir: '/nonexistent',
+      databaseUrl: 'postgres://u:secret@127.0.0.1:1/x',
+    }).catch((e: unknown) => e);
     expect((err as { code: string }).code).toBe('FALAJ_STORE_UNAVAILABLE');
     expect(String((err as Error).message)).not.toContain('secret');
     expect(redactUrl('postgres://u:secret@h/db')).toBe('postgres://u:***@h/db');

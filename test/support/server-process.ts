@@ -9,7 +9,8 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'bin/falaj.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ missing: run `npm run build` first');
+  if (!existsSync(path.join(ROOT, 'dist/cli/main.js')))
+    throw new Error('dist/ missing: run `npm run build` first');
 }
 
 export interface ServerProcess {
@@ -28,7 +29,17 @@ export async function startServerProcess(opts: {
   env?: Record<string, string>;
 }): Promise<ServerProcess> {
   assertBuilt();
-  const args = [CLI, 'server', '--data-dir', opts.dataDir, '--port', '0', '--log-level', 'info', ...(opts.args ?? [])];
+  const args = [
+    CLI,
+    'server',
+    '--data-dir',
+    opts.dataDir,
+    '--port',
+    '0',
+    '--log-level',
+    'info',
+    ...(opts.args ?? []),
+  ];
   const env: NodeJS.ProcessEnv = { ...process.env, FALAJ_ADMIN_PASSWORD: 'e2e-admin-password', ...opts.env };
   if (opts.databaseUrl) env.FALAJ_DATABASE_URL = opts.databaseUrl;
   else delete env.FALAJ_DATABASE_URL;
@@ -37,7 +48,9 @@ export async function startServerProcess(opts: {
   proc.stderr!.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.on('line', (line) => {
