@@ -61,7 +61,21 @@ async function authorizeProject(
   needed: ProjectRole,
   projectName: string | undefined,
 ): Promise<ProjectAccess> {
-  if (!projectName) throw denied('route declares a project permission but names no project');
+  // No project named (the MLflow API has no project in its URLs): an API token works on its
+  // own project; a session must say which one with the X-Falaj-Project header.
+  if (!projectName && identity.kind === 'token' && identity.token) {
+    const own = await db
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', identity.token.projectId)
+      .executeTakeFirst();
+    projectName = own?.name;
+  }
+  if (!projectName) {
+    throw denied(
+      'no project named: use a project API token, or send the X-Falaj-Project header with a session',
+    );
+  }
   const row = await db
     .selectFrom('projects as p')
     .leftJoin('memberships as m', (j) =>

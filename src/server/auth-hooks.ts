@@ -35,11 +35,17 @@ export function bearerOf(req: FastifyRequest): string | undefined {
   return m[1];
 }
 
-/** The project a project-scoped route addresses: the `:project` URL parameter. */
+/**
+ * The project a project-scoped route addresses: the `:project` URL parameter, else the
+ * X-Falaj-Project header (for APIs whose URLs carry no project, like MLflow's); a project API
+ * token with neither addresses its own project.
+ */
 function projectParam(req: FastifyRequest): string | undefined {
   const params = req.params as Record<string, unknown> | undefined;
   const value = params?.project;
-  return typeof value === 'string' ? value : undefined;
+  if (typeof value === 'string') return value;
+  const header = req.headers['x-falaj-project'];
+  return typeof header === 'string' && header ? header : undefined;
 }
 
 export function installAuth(app: FalajApp, svc: Services, routes: RegisteredRoute[]): void {

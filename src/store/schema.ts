@@ -101,6 +101,64 @@ export interface ArtifactsTable {
   created_by: string;
 }
 
+export interface ExperimentsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  creation_time: number;
+  last_update_time: number;
+}
+
+export interface KeyValueTable {
+  key: string;
+  value: string;
+}
+
+export interface RunsTable {
+  id: string;
+  experiment_id: string;
+  project_id: string;
+  name: string;
+  user_id: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  lifecycle_stage: string;
+  artifact_uri: string;
+  parent_run_id: string | null;
+  deleted_time: number | null;
+}
+
+export interface MetricsTable {
+  run_id: string;
+  key: string;
+  step: number;
+  timestamp: number;
+  /** NULL when is_nan = 1 (SQLite cannot store NaN). */
+  value: number | null;
+  is_nan: number;
+}
+
+export interface DatasetsTable {
+  id: string;
+  experiment_id: string;
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface RunInputsTable {
+  run_id: string;
+  dataset_id: string;
+  /** JSON array of {key, value}. */
+  tags: string;
+}
+
 export interface Database {
   users: UsersTable;
   recovery_codes: RecoveryCodesTable;
@@ -112,4 +170,13 @@ export interface Database {
   settings: SettingsTable;
   audit_events: AuditEventsTable;
   artifacts: ArtifactsTable;
+  experiments: ExperimentsTable;
+  experiment_tags: KeyValueTable & { experiment_id: string };
+  runs: RunsTable;
+  params: KeyValueTable & { run_id: string };
+  run_tags: KeyValueTable & { run_id: string };
+  metrics: MetricsTable;
+  latest_metrics: MetricsTable;
+  datasets: DatasetsTable;
+  run_inputs: RunInputsTable;
 }

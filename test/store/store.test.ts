@@ -31,9 +31,9 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
           .select('name' as never)
           .execute()
       ).map((r) => (r as { name: string }).name);
-    expect(await names(first)).toEqual(['0001-core']);
+    expect(await names(first)).toEqual(['0001-core', '0002-tracking']);
     const second = await openOn(sb);
-    expect(await names(second)).toEqual(['0001-core']);
+    expect(await names(second)).toEqual(['0001-core', '0002-tracking']);
     expect(first.dialect).toBe(dialect);
   });
 

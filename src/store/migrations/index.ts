@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-core.js';
+import * as m0002 from './0002-tracking.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -9,6 +10,7 @@ interface DialectMigration {
 // Ordered by name; a migration is never edited once released, only followed by a new one.
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-core': m0001,
+  '0002-tracking': m0002,
 };
 
 /** Binds each migration to the dialect so that one file can hold both dialects' DDL. */
