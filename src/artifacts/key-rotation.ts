@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { newId } from '../core/ids.js';
 import type { AuditLog } from '../security/audit-log.js';
+import { Keyring } from '../security/keyring.js';
 import { mfaContext } from '../security/second-factor.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from './artifact-store.js';
-import { Keyring } from './keyring.js';
 
 /** What rotation needs: the keyring, what it wraps, and the audit chain to record it in. */
 export interface KeyDeps {

@@ -12,8 +12,8 @@ import {
 } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FalajError } from '../core/errors.js';
+import { Keyring } from '../security/keyring.js';
 import type { ArtifactStore, PutResult } from './artifact-store.js';
-import { Keyring } from './keyring.js';
 import { type StreamHash, streamHash } from './offload-hash.js';
 
 /*

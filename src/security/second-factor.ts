@@ -1,6 +1,6 @@
-import type { Keyring } from '../artifacts/keyring.js';
 import type { Clock } from '../core/clock.js';
 import type { Executor } from './audit-log.js';
+import type { Keyring } from './keyring.js';
 import { sha256Hex } from './secrets.js';
 import { matchTotp } from './totp.js';
 

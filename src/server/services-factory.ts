@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { Keyring } from '../artifacts/keyring.js';
 import { LocalArtifactStore } from '../artifacts/local-artifact-store.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { FalajConfig } from '../core/config.js';
 import { AuditLog } from '../security/audit-log.js';
+import { Keyring } from '../security/keyring.js';
 import { openStore } from '../store/store.js';
 import type { Services } from './services.js';
 

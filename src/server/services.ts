@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import type { Keyring } from '../artifacts/keyring.js';
 import type { Clock } from '../core/clock.js';
 import type { FalajConfig } from '../core/config.js';
 import type { AuditLog } from '../security/audit-log.js';
+import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/store.js';
 
 /** What every domain plugin is given: the backends, chosen once at start. */

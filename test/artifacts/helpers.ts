@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
-import { Keyring } from '../../src/artifacts/keyring.js';
 import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
 import { FalajError } from '../../src/core/errors.js';
+import { Keyring } from '../../src/security/keyring.js';
 
 export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

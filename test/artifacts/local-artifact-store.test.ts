@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Keyring } from '../../src/artifacts/keyring.js';
 import {
   ARTIFACT_CHUNK_SIZE,
   type ArtifactSidecar,
@@ -15,6 +14,7 @@ import {
   LocalArtifactStore,
   sealedLength,
 } from '../../src/artifacts/local-artifact-store.js';
+import { Keyring } from '../../src/security/keyring.js';
 import { deadPid, drain, expectCode, fileHash, listFiles, pieces, sha256, tempStore } from './helpers.js';
 
 const C = ARTIFACT_CHUNK_SIZE;

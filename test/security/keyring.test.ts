@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Keyring } from '../../src/artifacts/keyring.js';
+import { Keyring } from '../../src/security/keyring.js';
 
 const dirs: string[] = [];
 const tmp = () => {
