@@ -159,7 +159,13 @@ export interface RunInputsTable {
   tags: string;
 }
 
+export interface MigrationsTable {
+  name: string;
+  applied_at: number;
+}
+
 export interface Database {
+  falaj_migrations: MigrationsTable;
   users: UsersTable;
   recovery_codes: RecoveryCodesTable;
   login_attempts: LoginAttemptsTable;

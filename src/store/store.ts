@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { FalajError } from '../core/errors.js';
 import type { Dialect } from './dialect.js';
-import { migrationProvider } from './migrations/index.js';
+import { orderedMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type { Dialect };
@@ -132,41 +132,42 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Applies pending migrations. On PostgreSQL a session-level advisory lock, held on its own
- * connection, makes concurrent starters wait for one another (Kysely's own lock is taken only
- * after it creates its bookkeeping tables, which can itself race).
+ * Applies pending migrations, each in its own transaction with its bookkeeping row, under a
+ * cross-process lock: a PostgreSQL session-level advisory lock held on its own connection, or
+ * a lock file beside the SQLite database. (Kysely's Migrator was dropped: it introspects every
+ * schema of the database to find its tables, which fails when another schema is being dropped
+ * at that moment and mistakes another schema's tables for ours.)
  */
 async function migrate(store: Store, databaseUrl: string | undefined): Promise<void> {
   if (store.dialect === 'sqlite') {
-    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
-    await withSqliteLock(`${store.location}.migrate-lock`, async () => {
-      const { error } = await migrator.migrateToLatest();
-      if (error) throw error;
-    });
+    await withSqliteLock(`${store.location}.migrate-lock`, () => applyPending(store));
     return;
   }
-  let lockClient: pg.Client | undefined;
-  if (store.dialect === 'postgres' && databaseUrl) {
-    lockClient = new pg.Client({ connectionString: databaseUrl });
-    await lockClient.connect();
-    await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-  }
+  const lockClient = new pg.Client({ connectionString: databaseUrl });
+  await lockClient.connect();
   try {
-    // Kysely looks for its bookkeeping tables in every schema unless told which one: name
-    // the schema this connection writes to, or another schema's tables would be mistaken for ours.
-    const schema = (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]?.s;
-    const migrator = new Migrator({
-      db: store.db,
-      provider: migrationProvider(store.dialect),
-      ...(schema ? { migrationTableSchema: schema } : {}),
-    });
-    const { error } = await migrator.migrateToLatest();
-    if (error) throw error;
+    await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await applyPending(store);
   } finally {
-    if (lockClient) {
-      await lockClient.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-      await lockClient.end().catch(() => {});
-    }
+    await lockClient.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    await lockClient.end().catch(() => {});
+  }
+}
+
+async function applyPending(store: Store): Promise<void> {
+  const time = store.dialect === 'postgres' ? 'bigint' : 'integer';
+  await sql`create table if not exists falaj_migrations (name text primary key, applied_at ${sql.raw(time)} not null)`.execute(
+    store.db,
+  );
+  const applied = new Set(
+    (await store.db.selectFrom('falaj_migrations').select('name').execute()).map((r) => r.name),
+  );
+  for (const [name, migration] of orderedMigrations()) {
+    if (applied.has(name)) continue;
+    await store.db.transaction().execute(async (tx) => {
+      await migration.up(tx as unknown as Kysely<unknown>, store.dialect);
+      await tx.insertInto('falaj_migrations').values({ name, applied_at: Date.now() }).execute();
+    });
   }
 }
 

@@ -25,12 +25,7 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const sb = await fresh();
     const first = await openOn(sb);
     const names = async (s: Store) =>
-      (
-        await s.db
-          .selectFrom('kysely_migration' as never)
-          .select('name' as never)
-          .execute()
-      ).map((r) => (r as { name: string }).name);
+      (await s.db.selectFrom('falaj_migrations').select('name').orderBy('name').execute()).map((r) => r.name);
     expect(await names(first)).toEqual(['0001-core', '0002-tracking']);
     const second = await openOn(sb);
     expect(await names(second)).toEqual(['0001-core', '0002-tracking']);

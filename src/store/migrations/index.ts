@@ -1,9 +1,9 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-tracking.js';
 
-interface DialectMigration {
+export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
 
@@ -13,13 +13,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-tracking': m0002,
 };
 
-/** Binds each migration to the dialect so that one file can hold both dialects' DDL. */
-export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return {
-    async getMigrations() {
-      const out: Record<string, Migration> = {};
-      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, dialect) };
-      return out;
-    },
-  };
+/** The migrations in the order they apply. */
+export function orderedMigrations(): [string, DialectMigration][] {
+  return Object.entries(MIGRATIONS).sort(([a], [b]) => a.localeCompare(b));
 }
