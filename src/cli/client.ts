@@ -5,6 +5,8 @@ import { readCliConfig } from './cli-config.js';
 export interface RemoteOptions {
   url?: string;
   token?: string;
+  /** Project for APIs whose URLs carry none (MLflow's): sent as X-Falaj-Project. */
+  project?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,7 @@ export class ApiError extends Error {
 export class FalajClient {
   readonly url: string;
   readonly token: string | undefined;
+  readonly project: string | undefined;
 
   constructor(opts: RemoteOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     const file = readCliConfig(env);
@@ -36,6 +39,7 @@ export class FalajClient {
       '',
     );
     this.token = opts.token || env.FALAJ_TOKEN || file.token;
+    this.project = opts.project || env.FALAJ_PROJECT || undefined;
   }
 
   async request<T = unknown>(
@@ -47,6 +51,7 @@ export class FalajClient {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (opts.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.project) headers['x-falaj-project'] = this.project;
     let res: Response;
     try {
       res = await fetch(this.url + path, {
@@ -60,11 +65,17 @@ export class FalajClient {
     const text = await res.text();
     const parsed = text ? (JSON.parse(text) as unknown) : null;
     if (!res.ok) {
-      const e = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+      // Falaj's error document, or MLflow's ({error_code, message}) on the /api/2.0/mlflow routes.
+      const body = parsed as {
+        error?: { code?: string; message?: string; details?: unknown };
+        error_code?: string;
+        message?: string;
+      } | null;
+      const e = body?.error;
       throw new ApiError(
         res.status,
-        e?.code ?? `HTTP_${res.status}`,
-        e?.message ?? res.statusText,
+        e?.code ?? body?.error_code ?? `HTTP_${res.status}`,
+        e?.message ?? body?.message ?? res.statusText,
         e?.details,
       );
     }

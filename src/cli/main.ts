@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerExperimentCommands } from './commands/experiments.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
 import { registerProjectCommands } from './commands/projects.js';
+import { registerRunCommands } from './commands/runs.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerUserCommands } from './commands/users.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerKeyCommands(program);
   registerArtifactCommands(program);
+  registerExperimentCommands(program);
+  registerRunCommands(program);
   return program;
 }
 

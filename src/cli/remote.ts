@@ -4,10 +4,17 @@ import { ApiError, FalajClient, type RemoteOptions } from './client.js';
 
 /** Adds --url, --token and --json to a command that talks to a server. */
 export function remoteOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--url <url>', 'server URL (default: FALAJ_URL, the login file, or http://127.0.0.1:7460)')
-    .option('--token <token>', 'API or session token (default: FALAJ_TOKEN or the login file)')
-    .option('--json', 'print JSON');
+    .option('--token <token>', 'API or session token (default: FALAJ_TOKEN or the login file)');
+  // Some commands already take --project as an argument of their own (audit list's filter).
+  if (!cmd.options.some((o) => o.long === '--project')) {
+    cmd.option(
+      '--project <name>',
+      "project for the tracking commands (default: FALAJ_PROJECT, or an API token's own)",
+    );
+  }
+  return cmd.option('--json', 'print JSON');
 }
 
 /**

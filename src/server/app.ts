@@ -11,6 +11,7 @@ import { authRoutes } from '../security/auth-routes.js';
 import { mfaRoutes } from '../security/mfa-routes.js';
 import { tokenRoutes } from '../security/token-routes.js';
 import { userRoutes } from '../security/user-routes.js';
+import { mlflowRoutes } from '../tracking/mlflow-routes.js';
 import { installAuditFallback } from './audit-hooks.js';
 import { installAuth, type RegisteredRoute } from './auth-hooks.js';
 import { installErrorHandler } from './error-handler.js';
@@ -88,6 +89,7 @@ export async function buildApp(
   await tokenRoutes(app, svc);
   await auditRoutes(app, svc);
   await artifactRoutes(app, svc);
+  await mlflowRoutes(app, svc);
 
   return Object.assign(app, { falajRoutes: routes });
 }

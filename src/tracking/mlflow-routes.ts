@@ -1,0 +1,44 @@
+import { FalajError } from '../core/errors.js';
+import type { FalajApp, Services } from '../server/services.js';
+import { ExperimentStore } from './experiment-store.js';
+import { quoteNonFiniteTokens } from './lenient-json.js';
+import { mlflowArtifactRoutes } from './mlflow-artifact-routes.js';
+import { installMlflowErrorHandler } from './mlflow-errors.js';
+import { mlflowExperimentRoutes } from './mlflow-experiment-routes.js';
+import { mlflowRunRoutes } from './mlflow-run-routes.js';
+import { RunStore } from './run-store.js';
+
+/**
+ * The MLflow-compatible tracking API under /api/2.0/mlflow/, in its own plugin scope: its
+ * errors take MLflow's shape, and its JSON parser accepts what MLflow clients send (an empty
+ * body, and the bare NaN/Infinity tokens of Python's json module) where the rest of the API
+ * is strict. The project comes from the API token or the X-Falaj-Project header.
+ */
+export async function mlflowRoutes(app: FalajApp, svc: Services): Promise<void> {
+  const experiments = new ExperimentStore(svc.store.dialect);
+  const ctx = { svc, experiments, runs: new RunStore(experiments) };
+  await app.register(async (plugin) => {
+    const scope = plugin as unknown as FalajApp;
+    installMlflowErrorHandler(scope);
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = body as string;
+      if (text.trim() === '') return done(null, {});
+      try {
+        done(null, JSON.parse(text));
+      } catch (err) {
+        try {
+          done(null, JSON.parse(quoteNonFiniteTokens(text)));
+        } catch {
+          done(
+            new FalajError('FALAJ_MALFORMED_JSON', `Malformed JSON body: ${(err as Error).message}`),
+            undefined,
+          );
+        }
+      }
+    });
+    mlflowExperimentRoutes(scope, ctx);
+    mlflowRunRoutes(scope, ctx);
+    mlflowArtifactRoutes(scope, ctx);
+  });
+}

@@ -1,0 +1,186 @@
+// Compiles parsed clauses and order terms to one parameterised SELECT through Kysely's `sql`
+// builder: user values only ever travel as bound parameters; identifiers in the SQL text are
+// fixed column names and aliases made here (f0, f1, o0, ...), never user input.
+//
+// Shape:
+//   select r.id from runs r
+//     join latest_metrics f0 on f0.run_id = r.id and f0.key = ? and f0.value > ?     -- a filter
+//     left join latest_metrics o0 on o0.run_id = r.id and o0.key = ?                 -- an order term
+//   where r.project_id = ? and r.experiment_id in (?, ...) and r.lifecycle_stage = ? and ...
+//   order by <bucket o0>, o0.value desc, r.start_time desc, r.id
+//   limit ? offset ?
+// Each (run_id, key) is the primary key of latest_metrics, params and run_tags, so an inner join
+// per clause keeps one row per run and lets the planner start from the most selective index.
+
+import { type RawBuilder, sql } from 'kysely';
+import { FalajError } from '../../core/errors.js';
+import type { Dialect } from '../../store/dialect.js';
+import type { Clause, NumericComparator, OrderTerm, StringComparator } from './parser.js';
+
+export type RunViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+export interface CompileInput {
+  projectId: string;
+  experimentIds: readonly string[];
+  clauses: readonly Clause[];
+  order: readonly OrderTerm[];
+  viewType: RunViewType;
+  limit: number;
+  offset: number;
+}
+
+type Frag = RawBuilder<unknown>;
+
+function numericOp(op: NumericComparator): Frag {
+  switch (op) {
+    case '=':
+      return sql`=`;
+    case '!=':
+      return sql`<>`;
+    case '>':
+      return sql`>`;
+    case '>=':
+      return sql`>=`;
+    case '<':
+      return sql`<`;
+    case '<=':
+      return sql`<=`;
+  }
+}
+
+/** Refuses a LIKE pattern that PostgreSQL would reject (a lone trailing escape). */
+function checkLikePattern(pattern: string): void {
+  const trailing = /\\+$/.exec(pattern)?.[0].length ?? 0;
+  if (trailing % 2 === 1)
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      `filter: LIKE pattern must not end with a lone backslash: ${pattern}`,
+    );
+}
+
+const globLiteral = (c: string): string => (c === '*' ? '[*]' : c === '?' ? '[?]' : c === '[' ? '[[]' : c);
+
+/**
+ * A LIKE pattern (`%`, `_`, backslash escapes) as the equivalent SQLite GLOB pattern, which is
+ * what makes LIKE case-sensitive on SQLite: `*`, `?` and `[` in the value become one-character
+ * classes, so only the pattern's own wildcards are wildcards.
+ */
+export function likeToGlob(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) out += globLiteral(pattern[++i]!);
+    else if (c === '%') out += '*';
+    else if (c === '_') out += '?';
+    else out += globLiteral(c);
+  }
+  return out;
+}
+
+export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ id: string }> {
+  const pg = dialect === 'postgres';
+  const ref = (alias: string, column: string) => sql.ref(`${alias}.${column}`);
+  const runId = sql.ref('r.id');
+  // Byte order for text on PostgreSQL, the order SQLite's BINARY collation gives.
+  const text = (e: Frag): Frag => (pg ? sql`${e} collate "C"` : e);
+  const num = (v: number): Frag => (pg ? sql`cast(${v} as double precision)` : sql`${v}`);
+
+  const stringPredicate = (col: Frag, op: StringComparator, value: string | string[]): Frag => {
+    const list = Array.isArray(value) ? value : [value];
+    const one = list[0] ?? '';
+    switch (op) {
+      case '=':
+        return sql`${col} = ${one}`;
+      case '!=':
+        return sql`${col} <> ${one}`;
+      case 'IN':
+        return sql`${col} in (${sql.join(list)})`;
+      case 'NOT IN':
+        return sql`${col} not in (${sql.join(list)})`;
+      case 'LIKE':
+        checkLikePattern(one);
+        return pg ? sql`${col} like ${one}` : sql`${col} glob ${likeToGlob(one)}`;
+      case 'ILIKE':
+        checkLikePattern(one);
+        return pg ? sql`${col} ilike ${one}` : sql`${col} like ${one} escape '\\'`;
+    }
+  };
+
+  const joins: Frag[] = [];
+  const where: Frag[] = [
+    sql`r.project_id = ${q.projectId}`,
+    sql`r.experiment_id in (${sql.join([...q.experimentIds])})`,
+  ];
+  if (q.viewType === 'ACTIVE_ONLY') where.push(sql`r.lifecycle_stage = ${'active'}`);
+  else if (q.viewType === 'DELETED_ONLY') where.push(sql`r.lifecycle_stage = ${'deleted'}`);
+
+  // The filter join of each (entity, key), which an order term on the same key can reuse: the
+  // inner join already holds that row, so no second lookup per run is needed.
+  const filterJoin = new Map<string, string>();
+  q.clauses.forEach((c, i) => {
+    const a = `f${i}`;
+    if (c.entity !== 'attribute' && !filterJoin.has(`${c.entity}:${c.key}`))
+      filterJoin.set(`${c.entity}:${c.key}`, a);
+    if (c.entity === 'metric') {
+      const value = ref(a, 'value');
+      // NaN is is_nan = 1 with a NULL value: it fails every comparison but '!=' (IEEE 754).
+      const predicate =
+        c.op === '!='
+          ? sql`(${ref(a, 'is_nan')} = 1 or ${value} <> ${c.value})`
+          : sql`${value} ${numericOp(c.op)} ${c.value}`;
+      joins.push(
+        sql`inner join latest_metrics as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${c.key} and ${predicate}`,
+      );
+    } else if (c.entity === 'attribute') {
+      if (c.numeric) where.push(sql`${ref('r', c.column)} ${numericOp(c.op)} ${num(c.value)}`);
+      else where.push(stringPredicate(ref('r', c.column), c.op, c.value));
+    } else {
+      const table = c.entity === 'param' ? sql`params` : sql`run_tags`;
+      joins.push(
+        sql`inner join ${table} as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${c.key} and ${stringPredicate(ref(a, 'value'), c.op, c.value)}`,
+      );
+    }
+  });
+
+  const order: Frag[] = [];
+  const dir = (ascending: boolean): Frag => (ascending ? sql`asc` : sql`desc`);
+  let hasStart = false;
+  let hasId = false;
+  q.order.forEach((t, i) => {
+    const reuse = t.entity === 'attribute' ? undefined : filterJoin.get(`${t.entity}:${t.key}`);
+    const a = reuse ?? `o${i}`;
+    if (t.entity === 'metric') {
+      if (!reuse)
+        joins.push(
+          sql`left join latest_metrics as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
+        );
+      // Values first, then NaN, then runs without the metric, in either direction (as MLflow).
+      order.push(
+        sql`case when ${ref(a, 'is_nan')} = 1 then 1 when ${ref(a, 'value')} is null then 2 else 0 end`,
+      );
+      order.push(sql`${ref(a, 'value')} ${dir(t.ascending)}`);
+    } else if (t.entity === 'attribute') {
+      const col = ref('r', t.column);
+      if (t.nullable) order.push(sql`case when ${col} is null then 1 else 0 end`);
+      order.push(sql`${t.numeric ? col : text(col)} ${dir(t.ascending)}`);
+      if (t.column === 'start_time') hasStart = true;
+      if (t.column === 'id') hasId = true;
+    } else {
+      const table = t.entity === 'param' ? sql`params` : sql`run_tags`;
+      if (!reuse)
+        joins.push(
+          sql`left join ${table} as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
+        );
+      order.push(sql`case when ${ref(a, 'value')} is null then 1 else 0 end`);
+      order.push(sql`${text(ref(a, 'value'))} ${dir(t.ascending)}`);
+    }
+  });
+  // MLflow's natural order, and the run id last: a total order, which paging needs.
+  if (!hasStart) order.push(sql`r.start_time desc`);
+  if (!hasId) order.push(sql`${text(runId)} asc`);
+
+  const joined = joins.length > 0 ? sql.join(joins, sql` `) : sql``;
+  return sql<{
+    id: string;
+  }>`select r.id as id from runs as r ${joined} where ${sql.join(where, sql` and `)} order by ${sql.join(order)} limit ${q.limit} offset ${q.offset}`;
+}

@@ -1,0 +1,23 @@
+import { type TSchema, Type } from '@fastify/type-provider-typebox';
+import type { Services } from '../server/services.js';
+import type { ExperimentStore } from './experiment-store.js';
+import type { RunStore } from './run-store.js';
+
+/** What the MLflow route files share. */
+export interface TrackingContext {
+  svc: Services;
+  experiments: ExperimentStore;
+  runs: RunStore;
+}
+
+/**
+ * A body or query schema that documents MLflow's fields for OpenAPI but checks only that the
+ * body is an object: unknown fields are ignored, as MLflow does, and the handlers validate
+ * the fields themselves so that errors carry MLflow's messages.
+ */
+export function loose(fields: Record<string, string>): TSchema {
+  const props: Record<string, TSchema> = {};
+  for (const [name, description] of Object.entries(fields))
+    props[name] = Type.Optional(Type.Unknown({ description }));
+  return Type.Object(props, { additionalProperties: true });
+}
