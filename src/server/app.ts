@@ -12,6 +12,7 @@ import { mfaRoutes } from '../security/mfa-routes.js';
 import { tokenRoutes } from '../security/token-routes.js';
 import { userRoutes } from '../security/user-routes.js';
 import { mlflowRoutes } from '../tracking/mlflow-routes.js';
+import { trackingV1Routes } from '../tracking/v1-routes.js';
 import { installAuditFallback } from './audit-hooks.js';
 import { installAuth, type RegisteredRoute } from './auth-hooks.js';
 import { installErrorHandler } from './error-handler.js';
@@ -90,6 +91,7 @@ export async function buildApp(
   await auditRoutes(app, svc);
   await artifactRoutes(app, svc);
   await mlflowRoutes(app, svc);
+  await trackingV1Routes(app, svc);
 
   return Object.assign(app, { falajRoutes: routes });
 }
