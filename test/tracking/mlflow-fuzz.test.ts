@@ -3,18 +3,8 @@
 // error is in MLflow's shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/dialects.js';
+import { prng } from '../support/prng.js';
 import { experimentAndRun, setupTracking, type TrackingTest } from './helpers.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = [
   'run_id',
@@ -58,7 +48,7 @@ describe.each(DIALECTS)('MLflow API under random input on %s', (dialect) => {
   afterAll(async () => x?.close());
 
   it('never answers 5xx to a few hundred random bodies and queries per endpoint', async () => {
-    const rand = mulberry32(20261126);
+    const rand = prng(20261126);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
     const strings = () =>
       pick([

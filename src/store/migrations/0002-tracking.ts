@@ -61,6 +61,13 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addPrimaryKeyConstraint('params_pk', ['run_id', 'key'])
     .execute();
   await db.schema.createIndex('params_key_value').on('params').columns(['key', 'value']).execute();
+  // Run search reads each param clause's run ids from this index alone (covering); the same
+  // for tags and metrics below. See src/tracking/search/compile.ts.
+  await db.schema
+    .createIndex('params_key_value_run')
+    .on('params')
+    .columns(['key', 'value', 'run_id'])
+    .execute();
 
   await db.schema
     .createTable('run_tags')
@@ -68,6 +75,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('value', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('run_tags_pk', ['run_id', 'key'])
+    .execute();
+  await db.schema
+    .createIndex('run_tags_key_value_run')
+    .on('run_tags')
+    .columns(['key', 'value', 'run_id'])
     .execute();
 
   // The full history: append-only, several values may share a (key, step, timestamp).
@@ -101,6 +113,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .createIndex('latest_metrics_key_value')
     .on('latest_metrics')
     .columns(['key', 'value'])
+    .execute();
+  await db.schema
+    .createIndex('latest_metrics_key_value_run')
+    .on('latest_metrics')
+    .columns(['key', 'value', 'run_id'])
     .execute();
 
   await db.schema

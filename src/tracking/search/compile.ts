@@ -4,13 +4,15 @@
 //
 // Shape:
 //   select r.id from runs r
-//     join latest_metrics f0 on f0.run_id = r.id and f0.key = ? and f0.value > ?     -- a filter
-//     left join latest_metrics o0 on o0.run_id = r.id and o0.key = ?                 -- an order term
+//     join (select run_id from latest_metrics where key = ? and value > ?     -- a metric clause
+//           intersect select run_id from params where key = ? and value = ?) m on m.run_id = r.id
+//     left join latest_metrics o0 on o0.run_id = r.id and o0.key = ?        -- an order term
 //   where r.project_id = ? and r.experiment_id in (?, ...) and r.lifecycle_stage = ? and ...
 //   order by <bucket o0>, o0.value desc, r.start_time desc, r.id
 //   limit ? offset ?
-// Each (run_id, key) is the primary key of latest_metrics, params and run_tags, so an inner join
-// per clause keeps one row per run and lets the planner start from the most selective index.
+// Intersecting the clauses' run-id sets first (each from a covering (key, value, run_id) index)
+// keeps the cost proportional to the matches of each clause, whatever the planner's estimates:
+// joining per clause made both planners probe every candidate run one by one.
 
 import { type RawBuilder, sql } from 'kysely';
 import { FalajError } from '../../core/errors.js';
@@ -107,53 +109,52 @@ export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ i
   };
 
   const joins: Frag[] = [];
-  const where: Frag[] = [
-    sql`r.project_id = ${q.projectId}`,
-    sql`r.experiment_id in (${sql.join([...q.experimentIds])})`,
-  ];
+  const where: Frag[] = [sql`r.project_id = ${q.projectId}`];
   if (q.viewType === 'ACTIVE_ONLY') where.push(sql`r.lifecycle_stage = ${'active'}`);
   else if (q.viewType === 'DELETED_ONLY') where.push(sql`r.lifecycle_stage = ${'deleted'}`);
 
-  // The filter join of each (entity, key), which an order term on the same key can reuse: the
-  // inner join already holds that row, so no second lookup per run is needed.
-  const filterJoin = new Map<string, string>();
-  q.clauses.forEach((c, i) => {
-    const a = `f${i}`;
-    if (c.entity !== 'attribute' && !filterJoin.has(`${c.entity}:${c.key}`))
-      filterJoin.set(`${c.entity}:${c.key}`, a);
+  // Each metric/param/tag clause is the set of run ids that satisfy it, read from the
+  // (key, value[, run_id]) index alone; the sets are intersected before any run is looked up.
+  const sets: Frag[] = [];
+  for (const c of q.clauses) {
+    const value = sql.ref('value');
     if (c.entity === 'metric') {
-      const value = ref(a, 'value');
       // NaN is is_nan = 1 with a NULL value: it fails every comparison but '!=' (IEEE 754).
       const predicate =
         c.op === '!='
-          ? sql`(${ref(a, 'is_nan')} = 1 or ${value} <> ${c.value})`
+          ? sql`(${sql.ref('is_nan')} = 1 or ${value} <> ${c.value})`
           : sql`${value} ${numericOp(c.op)} ${c.value}`;
-      joins.push(
-        sql`inner join latest_metrics as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${c.key} and ${predicate}`,
-      );
+      sets.push(sql`select run_id from latest_metrics where ${sql.ref('key')} = ${c.key} and ${predicate}`);
     } else if (c.entity === 'attribute') {
       if (c.numeric) where.push(sql`${ref('r', c.column)} ${numericOp(c.op)} ${num(c.value)}`);
       else where.push(stringPredicate(ref('r', c.column), c.op, c.value));
     } else {
       const table = c.entity === 'param' ? sql`params` : sql`run_tags`;
-      joins.push(
-        sql`inner join ${table} as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${c.key} and ${stringPredicate(ref(a, 'value'), c.op, c.value)}`,
+      sets.push(
+        sql`select run_id from ${table} where ${sql.ref('key')} = ${c.key} and ${stringPredicate(value, c.op, c.value)}`,
       );
     }
-  });
+  }
+  const experiments = sql`in (${sql.join([...q.experimentIds])})`;
+  if (sets.length > 0) {
+    where.push(sql`${runId} in (${sql.join(sets, sql` intersect `)})`);
+    // Start from the matching ids, not from every run of the experiments: SQLite's planner,
+    // without statistics, prefers the experiment index, and a unary + keeps it off that index.
+    where.push(pg ? sql`r.experiment_id ${experiments}` : sql`+r.experiment_id ${experiments}`);
+  } else {
+    where.push(sql`r.experiment_id ${experiments}`);
+  }
 
   const order: Frag[] = [];
   const dir = (ascending: boolean): Frag => (ascending ? sql`asc` : sql`desc`);
   let hasStart = false;
   let hasId = false;
   q.order.forEach((t, i) => {
-    const reuse = t.entity === 'attribute' ? undefined : filterJoin.get(`${t.entity}:${t.key}`);
-    const a = reuse ?? `o${i}`;
+    const a = `o${i}`;
     if (t.entity === 'metric') {
-      if (!reuse)
-        joins.push(
-          sql`left join latest_metrics as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
-        );
+      joins.push(
+        sql`left join latest_metrics as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
+      );
       // Values first, then NaN, then runs without the metric, in either direction (as MLflow).
       order.push(
         sql`case when ${ref(a, 'is_nan')} = 1 then 1 when ${ref(a, 'value')} is null then 2 else 0 end`,
@@ -167,10 +168,9 @@ export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ i
       if (t.column === 'id') hasId = true;
     } else {
       const table = t.entity === 'param' ? sql`params` : sql`run_tags`;
-      if (!reuse)
-        joins.push(
-          sql`left join ${table} as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
-        );
+      joins.push(
+        sql`left join ${table} as ${sql.table(a)} on ${ref(a, 'run_id')} = ${runId} and ${ref(a, 'key')} = ${t.key}`,
+      );
       order.push(sql`case when ${ref(a, 'value')} is null then 1 else 0 end`);
       order.push(sql`${text(ref(a, 'value'))} ${dir(t.ascending)}`);
     }

@@ -96,7 +96,7 @@ export type OrderTerm =
       ascending: boolean;
     };
 
-/** Bounds that keep one query within both databases' limits (SQLite joins at most 64 tables). */
+/** Bounds that keep one query small and within both databases' limits on parameters and compound selects. */
 export const MAX_CLAUSES = 40;
 export const MAX_ORDER_TERMS = 10;
 export const MAX_LIST_VALUES = 1000;

@@ -4,17 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../../src/store/schema.js';
 import type { Clause, OrderTerm } from '../../../src/tracking/search/index.js';
 
-/** mulberry32: a small seeded PRNG, so every run of the suite sees the same data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.js';
+
+export { prng };
 
 export interface FixtureRun {
   id: string;
