@@ -1,20 +1,30 @@
 // `npm run bench`: every benchmark of the platform core, each printing its figures as ratios
 // against an anchor measured in the same run (these machines are shared and noisy).
-// FALAJ_BENCH_ARTIFACT_MB (default 2048) and FALAJ_BENCH_SECONDS (default 5) shrink a quick run.
+// FALAJ_BENCH_ARTIFACT_MB (default 2048), FALAJ_BENCH_SECONDS (default 5), FALAJ_BENCH_POINTS
+// (default 2,000,000), FALAJ_BENCH_HISTORY_POINTS (default 1,000,000) and FALAJ_BENCH_DIALECTS
+// (default "sqlite,postgres") shrink a quick run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchArtifacts } from './artifacts.js';
 import { benchHttp } from './http.js';
 import { ROOT } from './support.js';
+import { type BenchDialect, benchTracking } from './tracking.js';
 
 const seconds = Number(process.env.FALAJ_BENCH_SECONDS ?? 5);
 const artifactMb = Number(process.env.FALAJ_BENCH_ARTIFACT_MB ?? 2048);
+const points = Number(process.env.FALAJ_BENCH_POINTS ?? 2_000_000);
+const historyPoints = Number(process.env.FALAJ_BENCH_HISTORY_POINTS ?? 1_000_000);
+const dialects = (process.env.FALAJ_BENCH_DIALECTS ?? 'sqlite,postgres')
+  .split(',')
+  .map((d) => d.trim())
+  .filter((d): d is BenchDialect => d === 'sqlite' || d === 'postgres');
 
 const results = {
   date: new Date().toISOString(),
   node: process.version,
   http: await benchHttp({ seconds }),
   artifacts: await benchArtifacts({ sizeBytes: artifactMb * 1024 * 1024 }),
+  tracking: await benchTracking({ points, dialects, historyPoints }),
 };
 const out = path.join(ROOT, 'bench/out');
 mkdirSync(out, { recursive: true });
