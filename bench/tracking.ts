@@ -42,7 +42,7 @@ const KEYS = [
 const STEPS_PER_REQUEST = PER_REQUEST / KEYS.length; // 100
 const T0 = 1_700_000_000_000;
 /** The server's largest get-history page (LIMITS.historyMax). */
-const HISTORY_MAX = 1_000_000;
+const HISTORY_MAX = 100_000;
 /** The page the MLflow Python client asks for (LIMITS.historyDefault). */
 const HISTORY_CLIENT_PAGE = 25_000;
 

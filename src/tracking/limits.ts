@@ -20,5 +20,7 @@ export const LIMITS = {
   searchExperimentsMax: 50_000,
   /** The page the MLflow Python client asks for (GET_METRIC_HISTORY_MAX_RESULTS). */
   historyDefault: 25_000,
-  historyMax: 1_000_000,
+  // A page is built in memory (about 1 KB of server memory per point at this size): larger
+  // pages would let one request take gigabytes. Clients page with next_page_token.
+  historyMax: 100_000,
 } as const;

@@ -143,12 +143,9 @@ export async function metricHistory(
     const { s, t, n } = state;
     if (![s, t, n].every((v) => typeof v === 'number' && Number.isSafeInteger(v)) || (n as number) < 0)
       throw invalid('Invalid page token');
-    q = q.where((eb) =>
-      eb.or([
-        eb('step', '>', s as number),
-        eb.and([eb('step', '=', s as number), eb('timestamp', '>=', t as number)]),
-      ]),
-    );
+    // A row comparison, not `step > s or (step = s and timestamp >= t)`: PostgreSQL turns it
+    // into one index range on (run_id, key, step, timestamp); the OR form it did not.
+    q = q.where((eb) => eb(eb.refTuple('step', 'timestamp'), '>=', eb.tuple(s as number, t as number)));
     skip = n as number;
   }
   const rows = await q

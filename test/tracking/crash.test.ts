@@ -121,7 +121,7 @@ describe.each(DIALECTS)('kill -9 during a stream of log-batch calls on %s', (dia
         `${server.url}${ML}/metrics/get-history?${new URLSearchParams({
           run_id: runId,
           metric_key: 'm',
-          max_results: '1000000',
+          max_results: '100000',
         })}`,
         { headers: { authorization: `Bearer ${token}` } },
       );
