@@ -13,6 +13,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openStore, type Store } from '../src/store/store.js';
 import { searchRunIds } from '../src/tracking/search/index.js';
+import { createPgSchema } from '../test/support/pg-schema.js';
+import { prng } from '../test/support/prng.js';
 
 const FILTER = "metrics.auc > 0.9 and params.depth = '6'";
 const ORDER = ['metrics.auc DESC'];
@@ -27,17 +29,6 @@ export interface SearchFigures {
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Multi-row inserts, each within the dialect's bound-parameter limit (SQLite: 32766). */
@@ -207,20 +198,8 @@ async function postgresSchema(): Promise<{ url: string; drop(): Promise<void> } 
   } catch {
     return undefined;
   }
-  const schema = `bench_search_${process.pid}`;
-  await admin.query(`create schema ${schema}`);
   await admin.end();
-  const url = new URL(base);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    },
-  };
+  return createPgSchema(base, 'bench_search');
 }
 
 export async function benchSearch(opts: { runs?: number } = {}): Promise<SearchFigures[]> {

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import { createPgSchema } from '../test/support/pg-schema.js';
 import { type BenchServer, rssMb, startBenchServer, table } from './support.js';
 
 export type BenchDialect = 'sqlite' | 'postgres';
@@ -204,27 +204,12 @@ interface Target {
 }
 
 async function startTarget(dialect: BenchDialect): Promise<Target> {
-  let schema: string | undefined;
   const env: Record<string, string> = {};
   if (process.env.FALAJ_BENCH_SERVER_NODE_OPTIONS)
     env.NODE_OPTIONS = process.env.FALAJ_BENCH_SERVER_NODE_OPTIONS;
-  if (dialect === 'postgres') {
-    schema = `bench_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: PG_BASE_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(PG_BASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    env.FALAJ_DATABASE_URL = url.toString();
-  }
-  const dropSchema = async () => {
-    if (!schema) return;
-    const c = new pg.Client({ connectionString: PG_BASE_URL });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  };
+  const schema = dialect === 'postgres' ? await createPgSchema(PG_BASE_URL, 'bench') : undefined;
+  if (schema) env.FALAJ_DATABASE_URL = schema.url;
+  const dropSchema = async () => schema?.drop();
   let server: BenchServer;
   try {
     server = await startBenchServer(env);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createPgSchema } from './pg-schema.js';
 
 export const PG_BASE_URL = process.env.FALAJ_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -50,22 +51,13 @@ export async function createSandbox(dialect: DialectName): Promise<Sandbox> {
       dispose: async () => rmSync(dataDir, { recursive: true, force: true }),
     };
   }
-  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: PG_BASE_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const url = new URL(PG_BASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  const schema = await createPgSchema(PG_BASE_URL, 't');
   return {
     dialect,
     dataDir,
-    databaseUrl: url.toString(),
+    databaseUrl: schema.url,
     async dispose() {
-      const c = new pg.Client({ connectionString: PG_BASE_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
+      await schema.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

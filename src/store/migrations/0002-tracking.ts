@@ -11,6 +11,25 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
   const real = dialect === 'postgres' ? ('double precision' as const) : ('real' as const);
 
+  // Tables that must keep identical columns (they share one row type in schema.ts) are built
+  // by one function each, so they cannot drift apart.
+  const keyValueTable = (table: string, owner: string, references: string) =>
+    db.schema
+      .createTable(table)
+      .addColumn(owner, 'text', (c) => c.notNull().references(references).onDelete('cascade'))
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint(`${table}_pk`, [owner, 'key']);
+  const metricTable = (table: string) =>
+    db.schema
+      .createTable(table)
+      .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('step', time, (c) => c.notNull())
+      .addColumn('timestamp', time, (c) => c.notNull())
+      .addColumn('value', real)
+      .addColumn('is_nan', 'integer', (c) => c.notNull().defaultTo(0));
+
   await db.schema
     .createTable('experiments')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -23,13 +42,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addUniqueConstraint('experiments_project_name', ['project_id', 'name'])
     .execute();
 
-  await db.schema
-    .createTable('experiment_tags')
-    .addColumn('experiment_id', 'text', (c) => c.notNull().references('experiments.id').onDelete('cascade'))
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('experiment_tags_pk', ['experiment_id', 'key'])
-    .execute();
+  await keyValueTable('experiment_tags', 'experiment_id', 'experiments.id').execute();
 
   await db.schema
     .createTable('runs')
@@ -53,13 +66,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
   await db.schema.createIndex('runs_parent').on('runs').column('parent_run_id').execute();
 
-  await db.schema
-    .createTable('params')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('params_pk', ['run_id', 'key'])
-    .execute();
+  await keyValueTable('params', 'run_id', 'runs.id').execute();
   await db.schema.createIndex('params_key_value').on('params').columns(['key', 'value']).execute();
   // Run search reads each param clause's run ids from this index alone (covering); the same
   // for tags and metrics below. See src/tracking/search/compile.ts.
@@ -69,13 +76,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .columns(['key', 'value', 'run_id'])
     .execute();
 
-  await db.schema
-    .createTable('run_tags')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('run_tags_pk', ['run_id', 'key'])
-    .execute();
+  await keyValueTable('run_tags', 'run_id', 'runs.id').execute();
   await db.schema
     .createIndex('run_tags_key_value_run')
     .on('run_tags')
@@ -83,15 +84,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
 
   // The full history: append-only, several values may share a (key, step, timestamp).
-  await db.schema
-    .createTable('metrics')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('step', time, (c) => c.notNull())
-    .addColumn('timestamp', time, (c) => c.notNull())
-    .addColumn('value', real)
-    .addColumn('is_nan', 'integer', (c) => c.notNull().defaultTo(0))
-    .execute();
+  await metricTable('metrics').execute();
   await db.schema
     .createIndex('metrics_run_key_step')
     .on('metrics')
@@ -99,14 +92,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
 
   // MLflow's "latest" value per key: the greatest step, then the greatest timestamp.
-  await db.schema
-    .createTable('latest_metrics')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('step', time, (c) => c.notNull())
-    .addColumn('timestamp', time, (c) => c.notNull())
-    .addColumn('value', real)
-    .addColumn('is_nan', 'integer', (c) => c.notNull().defaultTo(0))
+  await metricTable('latest_metrics')
     .addPrimaryKeyConstraint('latest_metrics_pk', ['run_id', 'key'])
     .execute();
   await db.schema
