@@ -90,6 +90,17 @@ export const ERROR_CODES = {
     status: 500,
     description: 'The key-encryption key version that wraps an object is missing from the keyring.',
   },
+  // Data, training and statistics
+  FALAJ_DATA_INVALID: {
+    status: 400,
+    description:
+      'Input data cannot be used as asked (missing or mistyped column, bad target, ragged or unreadable file); `details` names the file, column and row where they apply.',
+  },
+  FALAJ_MODEL_INVALID: {
+    status: 400,
+    description:
+      'A model file is corrupt, of an unknown format version, or does not fit the data it is applied to (wrong column set).',
+  },
   // Platform
   FALAJ_STORE_UNAVAILABLE: { status: 503, description: 'The metadata store does not answer.' },
   FALAJ_CONFIG: {
