@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 // Row types of every table, as Kysely sees them. Times are milliseconds since the epoch
 // (BIGINT on PostgreSQL, INTEGER on SQLite); booleans are 0/1 on both dialects so that
 // queries read the same everywhere.
@@ -141,6 +143,17 @@ export interface MetricsTable {
   is_nan: number;
 }
 
+/** A run key's points from one logging call, packed (src/tracking/metric-chunk.ts). */
+export interface MetricChunksTable {
+  id: Generated<number>;
+  run_id: string;
+  key: string;
+  n: number;
+  min_step: number;
+  max_step: number;
+  data: Uint8Array;
+}
+
 export interface DatasetsTable {
   id: string;
   experiment_id: string;
@@ -181,7 +194,7 @@ export interface Database {
   runs: RunsTable;
   params: KeyValueTable & { run_id: string };
   run_tags: KeyValueTable & { run_id: string };
-  metrics: MetricsTable;
+  metric_chunks: MetricChunksTable;
   latest_metrics: MetricsTable;
   datasets: DatasetsTable;
   run_inputs: RunInputsTable;

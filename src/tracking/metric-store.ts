@@ -1,7 +1,8 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../security/audit-log.js';
 import type { Dialect } from '../store/dialect.js';
 import { chunks } from './chunks.js';
+import { decodeChunk, encodeChunk, mergeChunks, type Series } from './metric-chunk.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { invalid } from './validation.js';
 
@@ -13,55 +14,61 @@ export interface MetricPoint {
   step: number;
 }
 
-// Six parameters per row: 5000 rows stay under SQLite's 32766 bound parameters (and
-// PostgreSQL's 65535). A log-batch holds at most 1000 metrics, so it is one statement.
+// A chunk row holds six parameters; a log-batch has at most 1000 keys, far below SQLite's
+// 32766 bound parameters (and PostgreSQL's 65535) per statement.
 const ROWS_PER_INSERT = 5000;
-const COLUMNS = '("run_id", "key", "step", "timestamp", "value", "is_nan")';
+// Single points logged one call at a time (MLflow's log_metric per step) are appended to the
+// key's last chunk while it holds fewer than this many points, so that history reads stay a
+// few rows per page however the client logs. Only small groups in small batches take that
+// read-modify-write path: a batch of 1000 different keys would otherwise cost 1000 lookups.
+const COMPACT_CHUNK_POINTS = 1024;
+const COMPACT_MAX_GROUP = 32;
+const COMPACT_MAX_GROUPS = 50;
 
-// The SQL text per (dialect, table, row count), built once: building a 1000-row statement
-// through the query builder costs more than SQLite takes to run it, and the same text lets
-// the store's statement cache reuse the prepared statement.
 const sqlCache = new Map<string, string>();
 
-function placeholders(dialect: Dialect, rows: number): string {
+function cached(key: string, build: () => string): string {
+  let text = sqlCache.get(key);
+  if (!text) {
+    text = build();
+    sqlCache.set(key, text);
+  }
+  return text;
+}
+
+function placeholders(dialect: Dialect, rows: number, columns: number): string {
   const parts: string[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
-    if (dialect === 'sqlite') parts[r] = '(?, ?, ?, ?, ?, ?)';
-    else {
-      const b = r * 6;
-      parts[r] = `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`;
-    }
+    const cells: string[] = new Array(columns);
+    for (let c = 0; c < columns; c++) cells[c] = dialect === 'sqlite' ? '?' : `$${r * columns + c + 1}`;
+    parts[r] = `(${cells.join(', ')})`;
   }
   return parts.join(', ');
 }
 
-function insertSql(dialect: Dialect, rows: number): string {
-  const cacheKey = `${dialect}:metrics:${rows}`;
-  let text = sqlCache.get(cacheKey);
-  if (!text) {
-    text = `insert into "metrics" ${COLUMNS} values ${placeholders(dialect, rows)}`;
-    sqlCache.set(cacheKey, text);
-  }
-  return text;
-}
+// The SQL text per (dialect, statement, row count) is built once: building a 1000-row
+// statement through the query builder costs more than SQLite takes to run it, and the same
+// text lets the store's statement cache reuse the prepared statement.
+const insertChunksSql = (dialect: Dialect, rows: number) =>
+  cached(
+    `${dialect}:chunks:${rows}`,
+    () =>
+      `insert into "metric_chunks" ("run_id", "key", "n", "min_step", "max_step", "data") values ${placeholders(dialect, rows, 6)}`,
+  );
 
 // The latest value of a key: the greatest step, then the greatest timestamp, then the
 // greatest value (NaN below every number). Only a newer point replaces the stored one.
-function upsertLatestSql(dialect: Dialect, rows: number): string {
-  const cacheKey = `${dialect}:latest:${rows}`;
-  let text = sqlCache.get(cacheKey);
-  if (!text) {
-    text =
-      `insert into "latest_metrics" ${COLUMNS} values ${placeholders(dialect, rows)} ` +
+const upsertLatestSql = (dialect: Dialect, rows: number) =>
+  cached(
+    `${dialect}:latest:${rows}`,
+    () =>
+      `insert into "latest_metrics" ("run_id", "key", "step", "timestamp", "value", "is_nan") values ${placeholders(dialect, rows, 6)} ` +
       `on conflict ("run_id", "key") do update set "step" = excluded."step", "timestamp" = excluded."timestamp", ` +
       `"value" = excluded."value", "is_nan" = excluded."is_nan" ` +
       `where excluded."step" > "latest_metrics"."step" or (excluded."step" = "latest_metrics"."step" and ` +
       `(excluded."timestamp" > "latest_metrics"."timestamp" or (excluded."timestamp" = "latest_metrics"."timestamp" and ` +
-      `excluded."is_nan" = 0 and ("latest_metrics"."is_nan" = 1 or excluded."value" > "latest_metrics"."value"))))`;
-    sqlCache.set(cacheKey, text);
-  }
-  return text;
-}
+      `excluded."is_nan" = 0 and ("latest_metrics"."is_nan" = 1 or excluded."value" > "latest_metrics"."value"))))`,
+  );
 
 /** Whether `a` is a later point than `b` in the latest-value order above. */
 function later(a: MetricPoint, b: MetricPoint): boolean {
@@ -71,15 +78,65 @@ function later(a: MetricPoint, b: MetricPoint): boolean {
   return Number.isNaN(b.value) || a.value > b.value;
 }
 
-function pushRow(params: unknown[], runId: string, p: MetricPoint): void {
-  const nan = Number.isNaN(p.value);
-  params.push(runId, p.key, p.step, p.timestamp, nan ? null : p.value, nan ? 1 : 0);
+function seriesOf(points: readonly MetricPoint[]): Series {
+  const n = points.length;
+  const s: Series = {
+    steps: new Float64Array(n),
+    timestamps: new Float64Array(n),
+    values: new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const p = points[i] as MetricPoint;
+    s.steps[i] = p.step;
+    s.timestamps[i] = p.timestamp;
+    s.values[i] = p.value;
+  }
+  return s;
+}
+
+function bounds(s: Series): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of s.steps) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** Appends `s` to the key's last chunk when that one is small; false when it did not. */
+async function appendToLastChunk(tx: Executor, dialect: Dialect, runId: string, key: string, s: Series) {
+  // FOR UPDATE: two concurrent calls on PostgreSQL must not both rewrite the same chunk.
+  const lock = dialect === 'postgres' ? sql` for update` : sql``;
+  const { rows } = await sql<{ id: number | string; n: number; data: Uint8Array }>`
+    select "id", "n", "data" from "metric_chunks" where "run_id" = ${runId} and "key" = ${key}
+    order by "id" desc limit 1${lock}`.execute(tx);
+  const last = rows[0];
+  if (!last || last.n + s.steps.length > COMPACT_CHUNK_POINTS) return false;
+  const merged = concat(decodeChunk(last.data, last.n), s);
+  const [lo, hi] = bounds(merged);
+  await sql`update "metric_chunks" set "n" = ${merged.steps.length}, "min_step" = ${lo}, "max_step" = ${hi},
+    "data" = ${encodeChunk(merged)} where "id" = ${last.id}`.execute(tx);
+  return true;
+}
+
+function concat(a: Series, b: Series): Series {
+  const join = (x: Float64Array, y: Float64Array) => {
+    const out = new Float64Array(x.length + y.length);
+    out.set(x, 0);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    steps: join(a.steps, b.steps),
+    timestamps: join(a.timestamps, b.timestamps),
+    values: join(a.values, b.values),
+  };
 }
 
 /**
- * Appends points to a run's history and moves its latest values forward, in the caller's
- * transaction: a multi-row insert per 5000 points and one upsert of the batch's latest point
- * per key.
+ * Appends points to a run's history (one chunk per key) and moves its latest values
+ * forward, in the caller's transaction.
  */
 export async function insertMetrics(
   tx: Executor,
@@ -88,42 +145,59 @@ export async function insertMetrics(
   points: readonly MetricPoint[],
 ): Promise<void> {
   if (points.length === 0) return;
+  const byKey = new Map<string, MetricPoint[]>();
   const latest = new Map<string, MetricPoint>();
   for (const p of points) {
+    const group = byKey.get(p.key);
+    if (group) group.push(p);
+    else byKey.set(p.key, [p]);
     const seen = latest.get(p.key);
     if (!seen || later(p, seen)) latest.set(p.key, p);
   }
-  for (const part of chunks(points, ROWS_PER_INSERT)) {
-    const params: unknown[] = [];
-    for (const p of part) pushRow(params, runId, p);
-    await tx.executeQuery(CompiledQuery.raw(insertSql(dialect, part.length), params));
+  const rows: unknown[][] = [];
+  const compact = byKey.size <= COMPACT_MAX_GROUPS;
+  for (const [key, group] of byKey) {
+    const s = seriesOf(group);
+    if (compact && group.length < COMPACT_MAX_GROUP && (await appendToLastChunk(tx, dialect, runId, key, s)))
+      continue;
+    const [lo, hi] = bounds(s);
+    rows.push([runId, key, group.length, lo, hi, encodeChunk(s)]);
   }
+  for (const part of chunks(rows, ROWS_PER_INSERT))
+    await tx.executeQuery(CompiledQuery.raw(insertChunksSql(dialect, part.length), part.flat()));
   for (const part of chunks([...latest.values()], ROWS_PER_INSERT)) {
     const params: unknown[] = [];
-    for (const p of part) pushRow(params, runId, p);
+    for (const p of part) {
+      const nan = Number.isNaN(p.value);
+      params.push(runId, p.key, p.step, p.timestamp, nan ? null : p.value, nan ? 1 : 0);
+    }
     await tx.executeQuery(CompiledQuery.raw(upsertLatestSql(dialect, part.length), params));
   }
 }
 
-function pointOf(r: {
+interface ChunkRow {
+  id: number | string;
+  run_id: string;
   key: string;
-  step: number;
-  timestamp: number;
-  value: number | null;
-  is_nan: number;
-}): MetricPoint {
-  return {
-    key: r.key,
-    step: Number(r.step),
-    timestamp: Number(r.timestamp),
-    value: r.is_nan ? Number.NaN : Number(r.value),
-  };
+  n: number;
+  min_step: number | string;
+  data: Uint8Array;
 }
+
+/** Chunks in insertion order, decoded and merged into one ordered series. */
+function mergeRows(rows: ChunkRow[]): Series {
+  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  return mergeChunks(rows.map((r) => decodeChunk(r.data, r.n)));
+}
+
+// Chunk rows fetched per round trip when paging through a history.
+const CHUNKS_PER_FETCH = 256;
 
 /**
  * One key's history, ordered by step then timestamp, in pages. The token holds the last
- * (step, timestamp) returned and how many points of that pair were returned already, so a
- * page starts with an index seek instead of an OFFSET over the whole history.
+ * (step, timestamp) returned and how many points of that pair were returned already. A page
+ * reads chunks in order of their smallest step until the points below the next unread
+ * chunk's smallest step fill it: those can no longer be preceded by anything unread.
  */
 export async function metricHistory(
   db: Executor,
@@ -133,38 +207,121 @@ export async function metricHistory(
   pageToken: unknown,
 ): Promise<{ metrics: MetricPoint[]; nextPageToken?: string }> {
   const state = decodePageToken(pageToken);
-  let q = db
-    .selectFrom('metrics')
-    .select(['key', 'step', 'timestamp', 'value', 'is_nan'])
-    .where('run_id', '=', runId)
-    .where('key', '=', key);
+  let s = Number.NEGATIVE_INFINITY;
+  let t = Number.NEGATIVE_INFINITY;
   let skip = 0;
   if (state) {
-    const { s, t, n } = state;
-    if (![s, t, n].every((v) => typeof v === 'number' && Number.isSafeInteger(v)) || (n as number) < 0)
+    if (
+      ![state.s, state.t, state.n].every((v) => typeof v === 'number' && Number.isSafeInteger(v)) ||
+      (state.n as number) < 0
+    )
       throw invalid('Invalid page token');
-    // A row comparison, not `step > s or (step = s and timestamp >= t)`: PostgreSQL turns it
-    // into one index range on (run_id, key, step, timestamp); the OR form it did not.
-    q = q.where((eb) => eb(eb.refTuple('step', 'timestamp'), '>=', eb.tuple(s as number, t as number)));
-    skip = n as number;
+    s = state.s as number;
+    t = state.t as number;
+    skip = state.n as number;
   }
-  const rows = await q
-    .orderBy('step')
-    .orderBy('timestamp')
-    .limit(maxResults + 1)
-    .offset(skip)
-    .execute();
-  const metrics = rows.slice(0, maxResults).map(pointOf);
-  if (rows.length <= maxResults) return { metrics };
-  const last = metrics[metrics.length - 1]!;
+  const atOrAfter = (step: number, ts: number) => step > s || (step === s && ts >= t);
+
+  const fetched: ChunkRow[] = [];
+  let bound = Number.NEGATIVE_INFINITY;
+  let after: { minStep: number; id: number } | undefined;
+  // Steps of the page's candidate points not yet below `bound`, and how many are.
+  let pending: number[] = [];
+  let settled = -skip;
+  for (;;) {
+    let q = db
+      .selectFrom('metric_chunks')
+      .select(['id', 'run_id', 'key', 'n', 'min_step', 'data'])
+      .where('run_id', '=', runId)
+      .where('key', '=', key);
+    if (Number.isFinite(s)) q = q.where('max_step', '>=', s);
+    if (after) {
+      const a = after;
+      q = q.where((eb) => eb(eb.refTuple('min_step', 'id'), '>', eb.tuple(a.minStep, a.id)));
+    }
+    const rows = (await q.orderBy('min_step').orderBy('id').limit(CHUNKS_PER_FETCH).execute()) as ChunkRow[];
+    fetched.push(...rows);
+    const last = rows[rows.length - 1];
+    if (rows.length < CHUNKS_PER_FETCH || !last) {
+      bound = Number.POSITIVE_INFINITY;
+      break;
+    }
+    after = { minStep: Number(last.min_step), id: Number(last.id) };
+    bound = after.minStep;
+    for (const r of rows) {
+      const c = decodeChunk(r.data, r.n);
+      for (let i = 0; i < r.n; i++)
+        if (atOrAfter(c.steps[i] as number, c.timestamps[i] as number)) pending.push(c.steps[i] as number);
+    }
+    // Enough settled points to fill the page and show there is another?
+    const still: number[] = [];
+    for (const step of pending) {
+      if (step < bound) settled++;
+      else still.push(step);
+    }
+    pending = still;
+    if (settled > maxResults) break;
+  }
+
+  const all = mergeRows(fetched);
+  const metrics: MetricPoint[] = [];
+  let i = 0;
+  while (i < all.steps.length && !atOrAfter(all.steps[i] as number, all.timestamps[i] as number)) i++;
+  i += skip;
+  let more = false;
+  for (; i < all.steps.length; i++) {
+    const step = all.steps[i] as number;
+    if (step >= bound) break;
+    if (metrics.length === maxResults) {
+      more = true;
+      break;
+    }
+    metrics.push({ key, step, timestamp: all.timestamps[i] as number, value: all.values[i] as number });
+  }
+  if (!more) return { metrics };
+  const lastPoint = metrics[metrics.length - 1] as MetricPoint;
   // Points already returned that share the last (step, timestamp), earlier pages included.
   let n = 0;
-  for (
-    let i = metrics.length - 1;
-    i >= 0 && metrics[i]!.step === last.step && metrics[i]!.timestamp === last.timestamp;
-    i--
-  )
+  for (let j = metrics.length - 1; j >= 0; j--) {
+    const m = metrics[j] as MetricPoint;
+    if (m.step !== lastPoint.step || m.timestamp !== lastPoint.timestamp) break;
     n++;
-  if (state && state.s === last.step && state.t === last.timestamp) n += skip;
-  return { metrics, nextPageToken: encodePageToken({ s: last.step, t: last.timestamp, n }) };
+  }
+  if (state && s === lastPoint.step && t === lastPoint.timestamp) n += skip;
+  return { metrics, nextPageToken: encodePageToken({ s: lastPoint.step, t: lastPoint.timestamp, n }) };
+}
+
+/**
+ * Whole histories of several runs' keys, ordered, for charts. Only runs of `projectId` are
+ * read: ids from elsewhere yield nothing.
+ */
+export async function metricSeries(
+  db: Executor,
+  projectId: string,
+  runIds: readonly string[],
+  keys: readonly string[] | undefined,
+): Promise<{ runId: string; key: string; series: Series }[]> {
+  let q = db
+    .selectFrom('metric_chunks as c')
+    .innerJoin('runs as r', 'r.id', 'c.run_id')
+    .select(['c.id', 'c.run_id', 'c.key', 'c.n', 'c.min_step', 'c.data'])
+    .where('r.project_id', '=', projectId)
+    .where('c.run_id', 'in', runIds);
+  if (keys?.length) q = q.where('c.key', 'in', keys);
+  const groups = new Map<string, ChunkRow[]>();
+  for (const row of (await q.execute()) as ChunkRow[]) {
+    const id = `${row.run_id}\u0000${row.key}`;
+    const g = groups.get(id);
+    if (g) g.push(row);
+    else groups.set(id, [row]);
+  }
+  return [...groups.values()]
+    .map((rows) => ({
+      runId: (rows[0] as ChunkRow).run_id,
+      key: (rows[0] as ChunkRow).key,
+      series: mergeRows(rows),
+    }))
+    .sort((a, b) =>
+      a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
 }

@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { chunks, IN_CHUNK } from './chunks.js';
+import { metricSeries } from './metric-store.js';
 import { loadRuns } from './run-loader.js';
 import { wireDouble } from './wire.js';
 
@@ -58,41 +59,15 @@ export async function trackingV1Routes(app: FalajApp, svc: Services): Promise<vo
     },
     async (req) => {
       const { runIds, keys, maxPoints = 10_000 } = req.body;
-      // Only this project's runs: ids from elsewhere simply yield nothing.
-      const series = new Map<
-        string,
-        { runId: string; key: string; steps: number[]; timestamps: number[]; values: number[] }
-      >();
-      for (const ids of chunks(runIds, IN_CHUNK)) {
-        let q = store.db
-          .selectFrom('metrics as m')
-          .innerJoin('runs as r', 'r.id', 'm.run_id')
-          .select(['m.run_id', 'm.key', 'm.step', 'm.timestamp', 'm.value', 'm.is_nan'])
-          .where('r.project_id', '=', req.project!.id)
-          .where('m.run_id', 'in', ids)
-          .orderBy('m.run_id')
-          .orderBy('m.key')
-          .orderBy('m.step')
-          .orderBy('m.timestamp');
-        if (keys?.length) q = q.where('m.key', 'in', keys);
-        for (const row of await q.execute()) {
-          const id = `${row.run_id}\u0000${row.key}`;
-          let s = series.get(id);
-          if (!s) {
-            s = { runId: row.run_id, key: row.key, steps: [], timestamps: [], values: [] };
-            series.set(id, s);
-          }
-          s.steps.push(row.step);
-          s.timestamps.push(row.timestamp);
-          s.values.push(row.is_nan ? Number.NaN : (row.value as number));
-        }
-      }
+      const found: Awaited<ReturnType<typeof metricSeries>> = [];
+      for (const ids of chunks(runIds, IN_CHUNK))
+        found.push(...(await metricSeries(store.db, req.project!.id, ids, keys)));
       return {
-        series: [...series.values()].map((s) => {
+        series: found.map(({ runId, key, series: s }) => {
           const keep = thin(s.steps.length, maxPoints);
           return {
-            runId: s.runId,
-            key: s.key,
+            runId,
+            key,
             total: s.steps.length,
             steps: keep.map((i) => s.steps[i]!),
             timestamps: keep.map((i) => s.timestamps[i]!),

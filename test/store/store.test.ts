@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { orderedMigrations } from '../../src/store/migrations/index.js';
 import { openStore, redactUrl, type Store } from '../../src/store/store.js';
 import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
 
@@ -26,9 +27,11 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     const first = await openOn(sb);
     const names = async (s: Store) =>
       (await s.db.selectFrom('falaj_migrations').select('name').orderBy('name').execute()).map((r) => r.name);
-    expect(await names(first)).toEqual(['0001-core', '0002-tracking']);
+    const all = orderedMigrations().map(([name]) => name);
+    expect(all.slice(0, 3)).toEqual(['0001-core', '0002-tracking', '0003-metric-chunks']);
+    expect(await names(first)).toEqual(all);
     const second = await openOn(sb);
-    expect(await names(second)).toEqual(['0001-core', '0002-tracking']);
+    expect(await names(second)).toEqual(all);
     expect(first.dialect).toBe(dialect);
   });
 

@@ -22,7 +22,7 @@ export interface TrackingTest {
       headers?: Record<string, string>;
     },
   ): Promise<LightMyRequestResponse>;
-  /** Row counts of every tracking table and the audit log. */
+  /** Row counts of every tracking table and the audit log (`metrics`: history points). */
   counts(): Promise<Record<TableName, number>>;
   close(): Promise<void>;
 }
@@ -83,11 +83,19 @@ export async function setupTracking(dialect: DialectName): Promise<TrackingTest>
     ml,
     async counts(): Promise<Record<TableName, number>> {
       const out = {} as Record<TableName, number>;
+      const db = t.svc.store.db;
       for (const table of TABLES) {
-        const row = await t.svc.store.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow();
+        // History is stored in chunks of points: `metrics` counts the points themselves.
+        const row =
+          table === 'metrics'
+            ? await db
+                .selectFrom('metric_chunks')
+                .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('n'))
+                .executeTakeFirstOrThrow()
+            : await db
+                .selectFrom(table)
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .executeTakeFirstOrThrow();
         out[table] = Number(row.n);
       }
       return out;

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-tracking.js';
+import * as m0003 from './0003-metric-chunks.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -11,6 +12,7 @@ export interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-core': m0001,
   '0002-tracking': m0002,
+  '0003-metric-chunks': m0003,
 };
 
 /** The migrations in the order they apply. */
