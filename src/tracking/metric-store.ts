@@ -190,8 +190,16 @@ function mergeRows(rows: ChunkRow[]): Series {
   return mergeChunks(rows.map((r) => decodeChunk(r.data, r.n)));
 }
 
-// Chunk rows fetched per round trip when paging through a history.
-const CHUNKS_PER_FETCH = 256;
+/** One page of a key's history, as columns. */
+export interface HistoryPage extends Series {
+  key: string;
+  nextPageToken?: string;
+}
+
+// Chunk rows fetched by a page's first round trip; later ones ask for about as many as the
+// chunks seen so far suggest the page still needs.
+const FIRST_FETCH = 16;
+const MAX_FETCH = 4096;
 
 /**
  * One key's history, ordered by step then timestamp, in pages. The token holds the last
@@ -205,7 +213,7 @@ export async function metricHistory(
   key: string,
   maxResults: number,
   pageToken: unknown,
-): Promise<{ metrics: MetricPoint[]; nextPageToken?: string }> {
+): Promise<HistoryPage> {
   const state = decodePageToken(pageToken);
   let s = Number.NEGATIVE_INFINITY;
   let t = Number.NEGATIVE_INFINITY;
@@ -228,6 +236,8 @@ export async function metricHistory(
   // Steps of the page's candidate points not yet below `bound`, and how many are.
   let pending: number[] = [];
   let settled = -skip;
+  let limit = FIRST_FETCH;
+  let pointsFetched = 0;
   for (;;) {
     let q = db
       .selectFrom('metric_chunks')
@@ -239,16 +249,17 @@ export async function metricHistory(
       const a = after;
       q = q.where((eb) => eb(eb.refTuple('min_step', 'id'), '>', eb.tuple(a.minStep, a.id)));
     }
-    const rows = (await q.orderBy('min_step').orderBy('id').limit(CHUNKS_PER_FETCH).execute()) as ChunkRow[];
+    const rows = (await q.orderBy('min_step').orderBy('id').limit(limit).execute()) as ChunkRow[];
     fetched.push(...rows);
     const last = rows[rows.length - 1];
-    if (rows.length < CHUNKS_PER_FETCH || !last) {
+    if (rows.length < limit || !last) {
       bound = Number.POSITIVE_INFINITY;
       break;
     }
     after = { minStep: Number(last.min_step), id: Number(last.id) };
     bound = after.minStep;
     for (const r of rows) {
+      pointsFetched += r.n;
       const c = decodeChunk(r.data, r.n);
       for (let i = 0; i < r.n; i++)
         if (atOrAfter(c.steps[i] as number, c.timestamps[i] as number)) pending.push(c.steps[i] as number);
@@ -261,34 +272,42 @@ export async function metricHistory(
     }
     pending = still;
     if (settled > maxResults) break;
+    const perChunk = pointsFetched / fetched.length;
+    limit = Math.min(MAX_FETCH, Math.max(FIRST_FETCH, Math.ceil((maxResults + 1 - settled) / perChunk) + 1));
   }
 
   const all = mergeRows(fetched);
-  const metrics: MetricPoint[] = [];
-  let i = 0;
-  while (i < all.steps.length && !atOrAfter(all.steps[i] as number, all.timestamps[i] as number)) i++;
-  i += skip;
-  let more = false;
-  for (; i < all.steps.length; i++) {
-    const step = all.steps[i] as number;
-    if (step >= bound) break;
-    if (metrics.length === maxResults) {
-      more = true;
-      break;
-    }
-    metrics.push({ key, step, timestamp: all.timestamps[i] as number, value: all.values[i] as number });
-  }
-  if (!more) return { metrics };
-  const lastPoint = metrics[metrics.length - 1] as MetricPoint;
+  let from = 0;
+  while (from < all.steps.length && !atOrAfter(all.steps[from] as number, all.timestamps[from] as number))
+    from++;
+  from = Math.min(from + skip, all.steps.length);
+  let to = from;
+  while (to < all.steps.length && to - from < maxResults && (all.steps[to] as number) < bound) to++;
+  const page: HistoryPage = {
+    key,
+    steps: all.steps.subarray(from, to),
+    timestamps: all.timestamps.subarray(from, to),
+    values: all.values.subarray(from, to),
+  };
+  const more = to < all.steps.length && (all.steps[to] as number) < bound;
+  if (!more || to === from) return page;
+  const lastStep = all.steps[to - 1] as number;
+  const lastTs = all.timestamps[to - 1] as number;
   // Points already returned that share the last (step, timestamp), earlier pages included.
   let n = 0;
-  for (let j = metrics.length - 1; j >= 0; j--) {
-    const m = metrics[j] as MetricPoint;
-    if (m.step !== lastPoint.step || m.timestamp !== lastPoint.timestamp) break;
-    n++;
-  }
-  if (state && s === lastPoint.step && t === lastPoint.timestamp) n += skip;
-  return { metrics, nextPageToken: encodePageToken({ s: lastPoint.step, t: lastPoint.timestamp, n }) };
+  for (let j = to - 1; j >= from && all.steps[j] === lastStep && all.timestamps[j] === lastTs; j--) n++;
+  if (state && s === lastStep && t === lastTs) n += skip;
+  return { ...page, nextPageToken: encodePageToken({ s: lastStep, t: lastTs, n }) };
+}
+
+/** A history page as point objects (for SDK-style callers and tests). */
+export function pagePoints(page: HistoryPage): MetricPoint[] {
+  return Array.from(page.steps, (step, i) => ({
+    key: page.key,
+    step,
+    timestamp: page.timestamps[i] as number,
+    value: page.values[i] as number,
+  }));
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   validateKey,
   validateString,
 } from './validation.js';
-import { wireMetric, wireRun, wireRunInfo } from './wire.js';
+import { historyJson, wireRun, wireRunInfo } from './wire.js';
 
 const P = '/api/2.0/mlflow';
 const TAGS = ['mlflow'];
@@ -411,7 +411,7 @@ export function mlflowRunRoutes(app: FalajApp, ctx: TrackingContext): void {
         querystring: loose({ ...RUN_ID, metric_key: '', page_token: '', max_results: 'default 25000' }),
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = normalizeQuery(req.query);
       const id = runIdOf({ run_id: scalar(q.run_id), run_uuid: scalar(q.run_uuid) });
       const key = scalar(q.metric_key);
@@ -420,10 +420,7 @@ export function mlflowRunRoutes(app: FalajApp, ctx: TrackingContext): void {
       const max = parseMaxResults(scalar(q.max_results), LIMITS.historyDefault, LIMITS.historyMax);
       await runs.require(store.db, project(req).id, id);
       const page = await metricHistory(store.db, id, key, max, q.page_token);
-      return {
-        ...(page.metrics.length > 0 ? { metrics: page.metrics.map(wireMetric) } : {}),
-        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-      };
+      return reply.type('application/json; charset=utf-8').send(historyJson(page));
     },
   );
 }

@@ -4,6 +4,7 @@ import type { FalajApp, Services } from '../server/services.js';
 import { chunks, IN_CHUNK } from './chunks.js';
 import { metricSeries } from './metric-store.js';
 import { loadRuns } from './run-loader.js';
+import { metricHistoryRoute } from './v1-history-route.js';
 import { wireDouble } from './wire.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
@@ -22,6 +23,7 @@ const Double = Type.Union([
  */
 export async function trackingV1Routes(app: FalajApp, svc: Services): Promise<void> {
   const { store } = svc;
+  metricHistoryRoute(app, svc);
 
   app.post(
     '/api/v1/projects/:project/runs/metric-series',

@@ -4,6 +4,7 @@ import {
   type MetricPoint,
   metricHistory,
   metricSeries,
+  pagePoints,
 } from '../../src/tracking/metric-store.js';
 import type { DialectName } from '../support/dialects.js';
 import { DIALECTS } from '../support/dialects.js';
@@ -30,7 +31,7 @@ describe.each(DIALECTS)('metric chunks on %s', (dialect: DialectName) => {
     let token: string | undefined;
     for (let pages = 0; pages < 10_000; pages++) {
       const page = await metricHistory(store().db, runId, key, size, token);
-      out.push(...page.metrics);
+      out.push(...pagePoints(page));
       if (!page.nextPageToken) return out;
       token = page.nextPageToken;
     }

@@ -111,6 +111,39 @@ describe.each(DIALECTS)("Falaj's tracking API (/api/v1) on %s", (dialect) => {
     expect(body.differing).toEqual({ params: ['depth'], metrics: ['auc', 'loss'] });
   });
 
+  const history = (runId: string, query: string, token = s.alpha) =>
+    s.t.request('GET', `/api/v1/projects/alpha/runs/${runId}/metric-history?${query}`, { token });
+
+  it('pages one metric as JSON columns, and as packed float64 with format=f64', async () => {
+    const first = await history(runA, 'key=loss&maxResults=20');
+    expect(first.statusCode, first.body).toBe(200);
+    const page = first.json();
+    expect(page.steps).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(page.values[3]).toBeCloseTo(0.25);
+    const steps: number[] = [...page.steps];
+    let token: string | undefined = page.nextPageToken;
+    while (token) {
+      const next = await history(runA, `key=loss&format=f64&maxResults=7&pageToken=${token}`);
+      const n = Number(next.headers['x-falaj-points']);
+      const body = next.rawPayload;
+      expect(body.byteLength).toBe(24 * n);
+      const cols = new Float64Array(new Uint8Array(body).buffer, 0, 3 * n);
+      steps.push(...cols.subarray(0, n));
+      expect(cols[n]).toBe(1000 + (cols[0] as number)); // timestamps follow the steps
+      token = next.headers['x-falaj-next-page-token'] as string | undefined;
+    }
+    expect(steps).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect((await history(runB, 'key=auc')).json().values).toEqual(['NaN']);
+  });
+
+  it('refuses a foreign run, a missing key and an oversized JSON page', async () => {
+    expect((await history(foreign, 'key=loss')).json().error.code).toBe('FALAJ_NOT_FOUND');
+    expect((await history(runA, 'format=f64')).json().error.code).toBe('FALAJ_VALIDATION');
+    expect((await history(runA, 'key=loss&maxResults=200000')).json().error.code).toBe('FALAJ_VALIDATION');
+    expect((await history(runA, 'key=loss&maxResults=200000&format=f64')).statusCode).toBe(200);
+    expect((await history(runA, 'key=loss', s.beta)).statusCode).toBe(403);
+  });
+
   it('refuses bad input with stable codes and needs project access', async () => {
     expect((await post('/runs/compare', { runIds: [] })).json().error.code).toBe('FALAJ_VALIDATION');
     expect((await post('/runs/compare', { runIds: ['not-an-id'] })).json().error.code).toBe(
