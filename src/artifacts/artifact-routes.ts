@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
@@ -11,6 +12,7 @@ import type { FalajApp, Services } from '../server/services.js';
 import type { ArtifactsTable } from '../store/schema.js';
 
 import { validateArtifactPath, validateArtifactPrefix } from './artifact-paths.js';
+import { mlflowArtifactProxy } from './mlflow-artifact-proxy.js';
 
 const FileParams = Type.Object({
   project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
@@ -156,6 +158,147 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
   const { store, clock } = svc;
   const reaper = new BlobReaper(svc);
 
+  /** Streams an upload into the store and records it at `artifactPath` (audited). */
+  async function putFile(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    artifactPath: string,
+  ): Promise<{ path: string; digest: string; size: number }> {
+    const raw = req.raw;
+    const project = req.project!;
+    try {
+      const max = svc.config.maxArtifactBytes;
+      const declared = Number(req.headers['content-length'] ?? Number.NaN);
+      if (declared > max) {
+        throw new FalajError('FALAJ_PAYLOAD_TOO_LARGE', `artifact exceeds the limit of ${max} bytes`, {
+          maxBytes: max,
+        });
+      }
+      const contentType = contentTypeOf(req.headers['content-type']);
+      const release = await reaper.enter();
+      let replaced: string | undefined;
+      let stored: string | undefined;
+      let committed = false;
+      try {
+        const { digest, size } = await svc.artifacts.put(uploadSource(raw), { maxBytes: max });
+        stored = digest;
+        const result = await audited(
+          svc,
+          req,
+          async (tx) => {
+            const previous = await tx
+              .selectFrom('artifacts')
+              .select(['digest', 'size'])
+              .where('project_id', '=', project.id)
+              .where('path', '=', artifactPath)
+              .executeTakeFirst();
+            const row = {
+              project_id: project.id,
+              path: artifactPath,
+              digest,
+              size,
+              content_type: contentType,
+              created_at: clock.now(),
+              created_by: req.identity!.username,
+            };
+            await tx
+              .insertInto('artifacts')
+              .values(row)
+              .onConflict((oc) =>
+                oc.columns(['project_id', 'path']).doUpdateSet({
+                  digest,
+                  size,
+                  content_type: contentType,
+                  created_at: row.created_at,
+                  created_by: row.created_by,
+                }),
+              )
+              .execute();
+            replaced = previous && previous.digest !== digest ? previous.digest : undefined;
+            return {
+              result: { path: artifactPath, digest, size },
+              audit: {
+                action: previous ? 'artifact.replace' : 'artifact.put',
+                objectType: 'artifact',
+                objectId: `${project.name}/${artifactPath}`,
+                projectId: project.id,
+                details: { digest, size, ...(previous ? { previousDigest: previous.digest } : {}) },
+              },
+            };
+          },
+          201,
+        );
+        committed = true;
+        return result;
+      } finally {
+        release();
+        if (replaced) void reaper.consider(replaced);
+        // The row could not be written: the blob goes too, unless another row uses it.
+        if (stored && !committed) void reaper.consider(stored);
+      }
+    } catch (err) {
+      // The rest of a refused body is not read: the connection closes after the answer.
+      if (!raw.readableEnded) void reply.header('connection', 'close');
+      throw err;
+    }
+  }
+
+  /** Streams a stored file out (HEAD: headers only; If-None-Match: 304). */
+  async function getFile(req: FastifyRequest, reply: FastifyReply, artifactPath: string) {
+    const project = req.project!;
+    const row = await requireArtifact(store.db, project, artifactPath);
+    const etag = `"${row.digest}"`;
+    void reply
+      .header('x-falaj-digest', row.digest)
+      .header('etag', etag)
+      .header('cache-control', 'private, no-cache')
+      .header('x-content-type-options', 'nosniff');
+    if (req.headers['if-none-match'] === etag) return reply.status(304).send();
+    // HEAD (Fastify routes it here) needs the headers only: no need to decrypt the blob. An
+    // empty stream keeps the content-length (Fastify's HEAD hook would zero it for no payload).
+    if (req.method === 'HEAD') {
+      return reply
+        .header('content-type', DEFAULT_CONTENT_TYPE)
+        .header('content-length', String(row.size))
+        .send(Readable.from([]));
+    }
+    // The store authenticates the first chunk before it answers: damage there is a JSON error;
+    // damage found later destroys the connection, so the body falls short of content-length.
+    const body = await svc.artifacts.get(row.digest);
+    const name = artifactPath.slice(artifactPath.lastIndexOf('/') + 1);
+    // Served as opaque bytes whatever the uploader claimed: a stored HTML file must not run
+    // in the API's origin. The claimed type is in the listing.
+    return reply
+      .header('content-type', DEFAULT_CONTENT_TYPE)
+      .header('content-length', String(row.size))
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .send(body);
+  }
+
+  /** Removes the file at `artifactPath` (audited); its blob goes when nothing else uses it. */
+  async function deleteFile(req: FastifyRequest, artifactPath: string): Promise<void> {
+    const project = req.project!;
+    const digest = await audited(svc, req, async (tx) => {
+      const row = await requireArtifact(tx, project, artifactPath);
+      await tx
+        .deleteFrom('artifacts')
+        .where('project_id', '=', project.id)
+        .where('path', '=', artifactPath)
+        .execute();
+      return {
+        result: row.digest,
+        audit: {
+          action: 'artifact.delete',
+          objectType: 'artifact',
+          objectId: `${project.name}/${artifactPath}`,
+          projectId: project.id,
+          details: { digest: row.digest, size: Number(row.size) },
+        },
+      };
+    });
+    await reaper.consider(digest);
+  }
+
   await app.register(async (scoped) => {
     const routes = scoped as unknown as FalajApp;
     // Upload bodies are streamed to the store as they arrive, whatever their type: no parser
@@ -175,84 +318,8 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
         },
       },
       async (req, reply) => {
-        const raw = req.raw;
-        const project = req.project!;
-        try {
-          const artifactPath = validateArtifactPath(req.params['*']);
-          const max = svc.config.maxArtifactBytes;
-          const declared = Number(req.headers['content-length'] ?? Number.NaN);
-          if (declared > max) {
-            throw new FalajError('FALAJ_PAYLOAD_TOO_LARGE', `artifact exceeds the limit of ${max} bytes`, {
-              maxBytes: max,
-            });
-          }
-          const contentType = contentTypeOf(req.headers['content-type']);
-          const release = await reaper.enter();
-          let replaced: string | undefined;
-          let stored: string | undefined;
-          let committed = false;
-          try {
-            const { digest, size } = await svc.artifacts.put(uploadSource(raw), { maxBytes: max });
-            stored = digest;
-            const result = await audited(
-              svc,
-              req,
-              async (tx) => {
-                const previous = await tx
-                  .selectFrom('artifacts')
-                  .select(['digest', 'size'])
-                  .where('project_id', '=', project.id)
-                  .where('path', '=', artifactPath)
-                  .executeTakeFirst();
-                const row = {
-                  project_id: project.id,
-                  path: artifactPath,
-                  digest,
-                  size,
-                  content_type: contentType,
-                  created_at: clock.now(),
-                  created_by: req.identity!.username,
-                };
-                await tx
-                  .insertInto('artifacts')
-                  .values(row)
-                  .onConflict((oc) =>
-                    oc.columns(['project_id', 'path']).doUpdateSet({
-                      digest,
-                      size,
-                      content_type: contentType,
-                      created_at: row.created_at,
-                      created_by: row.created_by,
-                    }),
-                  )
-                  .execute();
-                replaced = previous && previous.digest !== digest ? previous.digest : undefined;
-                return {
-                  result: { path: artifactPath, digest, size },
-                  audit: {
-                    action: previous ? 'artifact.replace' : 'artifact.put',
-                    objectType: 'artifact',
-                    objectId: `${project.name}/${artifactPath}`,
-                    projectId: project.id,
-                    details: { digest, size, ...(previous ? { previousDigest: previous.digest } : {}) },
-                  },
-                };
-              },
-              201,
-            );
-            committed = true;
-            return reply.status(201).send(result);
-          } finally {
-            release();
-            if (replaced) void reaper.consider(replaced);
-            // The row could not be written: the blob goes too, unless another row uses it.
-            if (stored && !committed) void reaper.consider(stored);
-          }
-        } catch (err) {
-          // The rest of a refused body is not read: the connection closes after the answer.
-          if (!raw.readableEnded) void reply.header('connection', 'close');
-          throw err;
-        }
+        const result = await putFile(req, reply, validateArtifactPath(req.params['*']));
+        return reply.status(201).send(result);
       },
     );
 
@@ -267,37 +334,7 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
           params: FileParams,
         },
       },
-      async (req, reply) => {
-        const artifactPath = validateArtifactPath(req.params['*']);
-        const project = req.project!;
-        const row = await requireArtifact(store.db, project, artifactPath);
-        const etag = `"${row.digest}"`;
-        void reply
-          .header('x-falaj-digest', row.digest)
-          .header('etag', etag)
-          .header('cache-control', 'private, no-cache')
-          .header('x-content-type-options', 'nosniff');
-        if (req.headers['if-none-match'] === etag) return reply.status(304).send();
-        // HEAD (Fastify routes it here) needs the headers only: no need to decrypt the blob. An
-        // empty stream keeps the content-length (Fastify's HEAD hook would zero it for no payload).
-        if (req.method === 'HEAD') {
-          return reply
-            .header('content-type', DEFAULT_CONTENT_TYPE)
-            .header('content-length', String(row.size))
-            .send(Readable.from([]));
-        }
-        // The store authenticates the first chunk before it answers: damage there is a JSON error;
-        // damage found later destroys the connection, so the body falls short of content-length.
-        const body = await svc.artifacts.get(row.digest);
-        const name = artifactPath.slice(artifactPath.lastIndexOf('/') + 1);
-        // Served as opaque bytes whatever the uploader claimed: a stored HTML file must not run
-        // in the API's origin. The claimed type is in the listing.
-        return reply
-          .header('content-type', DEFAULT_CONTENT_TYPE)
-          .header('content-length', String(row.size))
-          .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
-          .send(body);
-      },
+      async (req, reply) => getFile(req, reply, validateArtifactPath(req.params['*'])),
     );
 
     routes.delete(
@@ -312,27 +349,7 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
         },
       },
       async (req, reply) => {
-        const artifactPath = validateArtifactPath(req.params['*']);
-        const project = req.project!;
-        const digest = await audited(svc, req, async (tx) => {
-          const row = await requireArtifact(tx, project, artifactPath);
-          await tx
-            .deleteFrom('artifacts')
-            .where('project_id', '=', project.id)
-            .where('path', '=', artifactPath)
-            .execute();
-          return {
-            result: row.digest,
-            audit: {
-              action: 'artifact.delete',
-              objectType: 'artifact',
-              objectId: `${project.name}/${artifactPath}`,
-              projectId: project.id,
-              details: { digest: row.digest, size: Number(row.size) },
-            },
-          };
-        });
-        await reaper.consider(digest);
+        await deleteFile(req, validateArtifactPath(req.params['*']));
         return reply.status(204).send(null);
       },
     );
@@ -382,5 +399,7 @@ export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void
         };
       },
     );
+
+    await mlflowArtifactProxy(routes, svc, { putFile, getFile, deleteFile });
   });
 }

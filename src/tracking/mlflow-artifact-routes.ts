@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { listChildren } from '../artifacts/artifact-children.js';
 import { validateArtifactPath } from '../artifacts/artifact-paths.js';
 import type { FalajApp } from '../server/services.js';
 import { normalizeQuery, scalar } from './query.js';
@@ -37,28 +37,13 @@ export function mlflowArtifactRoutes(app: FalajApp, ctx: TrackingContext): void 
           ? validateArtifactPath(rawPath.replace(/\/+$/, ''))
           : '';
       const run = await runs.require(svc.store.db, req.project!.id, id);
-      const root = runArtifactPrefix(id);
-      const prefix = rel ? `${root}${rel}/` : root;
-      const rows = await svc.store.db
-        .selectFrom('artifacts')
-        .select(['path', 'size'])
-        .where('project_id', '=', req.project!.id)
-        .where(sql<boolean>`substr(path, 1, length(cast(${prefix} as text))) = ${prefix}`)
-        .orderBy('path')
-        .execute();
-      const files: { path: string; is_dir: boolean; file_size?: number }[] = [];
-      const dirs = new Set<string>();
-      for (const r of rows) {
-        const rest = r.path.slice(prefix.length);
-        const slash = rest.indexOf('/');
-        const childRel = (rel ? `${rel}/` : '') + (slash < 0 ? rest : rest.slice(0, slash));
-        if (slash < 0) files.push({ path: childRel, is_dir: false, file_size: Number(r.size) });
-        else if (!dirs.has(childRel)) {
-          dirs.add(childRel);
-          files.push({ path: childRel, is_dir: true });
-        }
-      }
-      files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const root = runArtifactPrefix(id).replace(/\/$/, '');
+      const children = await listChildren(svc.store.db, req.project!.id, rel ? `${root}/${rel}` : root);
+      const files = children.map((c) => ({
+        path: rel ? `${rel}/${c.name}` : c.name,
+        is_dir: c.isDir,
+        ...(c.isDir ? {} : { file_size: c.size }),
+      }));
       return { root_uri: run.artifact_uri, ...(files.length > 0 ? { files } : {}) };
     },
   );
