@@ -111,6 +111,8 @@ export interface ExperimentsTable {
   lifecycle_stage: string;
   creation_time: number;
   last_update_time: number;
+  /** 1 for the project's default experiment, MLflow's "0" (migration 0004). */
+  is_default: Generated<number>;
 }
 
 export interface KeyValueTable {

@@ -1,7 +1,11 @@
+import type { Selectable } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import type { Executor } from '../security/audit-log.js';
 import type { Dialect } from '../store/dialect.js';
 import type { ExperimentsTable } from '../store/schema.js';
+
+type ExperimentRow = Selectable<ExperimentsTable>;
+
 import { chunks, IN_CHUNK } from './chunks.js';
 import { compileExperimentFilter, parseExperimentOrderBy } from './experiment-filter.js';
 import { isUniqueViolation, newExperimentId } from './ids.js';
@@ -9,9 +13,13 @@ import { LIMITS } from './limits.js';
 import { encodePageToken, offsetOf } from './page-token.js';
 import { invalid, type KeyValue, type ViewType } from './validation.js';
 
-export interface Experiment extends ExperimentsTable {
+export interface Experiment extends ExperimentRow {
   tags: KeyValue[];
 }
+
+/** MLflow's id of the default experiment, and the name MLflow gives it. */
+export const DEFAULT_EXPERIMENT_ID = '0';
+const DEFAULT_EXPERIMENT_NAME = 'Default';
 
 export function experimentNotFound(id: string): FalajError {
   return new FalajError('FALAJ_NOT_FOUND', `No Experiment with id=${id} exists`);
@@ -74,7 +82,59 @@ export class ExperimentStore {
     if (taken) throw alreadyExists(name);
   }
 
-  async require(db: Executor, projectId: string, id: string): Promise<ExperimentsTable> {
+  /**
+   * MLflow's experiment id "0" names the project's default experiment: its real id when it
+   * exists. Any other id is returned as it is.
+   */
+  async resolve(db: Executor, projectId: string, id: string): Promise<string> {
+    if (id !== DEFAULT_EXPERIMENT_ID) return id;
+    const row = await db
+      .selectFrom('experiments')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('is_default', '=', 1)
+      .executeTakeFirst();
+    return row?.id ?? id;
+  }
+
+  /**
+   * The project's default experiment, created ("Default", as MLflow names it) on first use;
+   * an existing experiment named "Default" is adopted. Returns its id and whether it is new.
+   */
+  async ensureDefault(
+    tx: Executor,
+    p: { projectId: string; projectName: string; now: number },
+  ): Promise<{ id: string; created: boolean }> {
+    const existing = await this.resolve(tx, p.projectId, DEFAULT_EXPERIMENT_ID);
+    if (existing !== DEFAULT_EXPERIMENT_ID) return { id: existing, created: false };
+    const id = newExperimentId();
+    // ON CONFLICT DO NOTHING: a concurrent first use (or a user's own "Default") wins the name.
+    await tx
+      .insertInto('experiments')
+      .values({
+        id,
+        project_id: p.projectId,
+        name: DEFAULT_EXPERIMENT_NAME,
+        artifact_location: `mlflow-artifacts:/${p.projectName}/experiments/${id}`,
+        lifecycle_stage: 'active',
+        creation_time: p.now,
+        last_update_time: p.now,
+        is_default: 1,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    const named = await tx
+      .selectFrom('experiments')
+      .select(['id', 'is_default'])
+      .where('project_id', '=', p.projectId)
+      .where('name', '=', DEFAULT_EXPERIMENT_NAME)
+      .executeTakeFirstOrThrow();
+    if (!named.is_default)
+      await tx.updateTable('experiments').set({ is_default: 1 }).where('id', '=', named.id).execute();
+    return { id: named.id, created: named.id === id };
+  }
+
+  async require(db: Executor, projectId: string, id: string): Promise<ExperimentRow> {
     const row = await db
       .selectFrom('experiments')
       .selectAll()
@@ -85,7 +145,7 @@ export class ExperimentStore {
     return row;
   }
 
-  async requireActive(db: Executor, projectId: string, id: string): Promise<ExperimentsTable> {
+  async requireActive(db: Executor, projectId: string, id: string): Promise<ExperimentRow> {
     const row = await this.require(db, projectId, id);
     if (row.lifecycle_stage !== 'active')
       throw invalid(
@@ -228,7 +288,7 @@ export class ExperimentStore {
       : { experiments };
   }
 
-  private async withTags(db: Executor, rows: ExperimentsTable[]): Promise<Experiment[]> {
+  private async withTags(db: Executor, rows: ExperimentRow[]): Promise<Experiment[]> {
     if (rows.length === 0) return [];
     const tags = [];
     for (const ids of chunks(

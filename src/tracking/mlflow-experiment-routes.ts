@@ -32,6 +32,9 @@ function experimentIdOf(value: unknown): string {
 export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): void {
   const { svc, experiments } = ctx;
   const project = (req: FastifyRequest) => req.project!;
+  /** The request's experiment id, MLflow's "0" resolved to the project's default experiment. */
+  const idOf = (req: FastifyRequest, value: unknown) =>
+    experiments.resolve(svc.store.db, project(req).id, experimentIdOf(value));
 
   app.post(
     `${P}/create`,
@@ -90,7 +93,7 @@ export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): voi
     },
     async (req) => {
       const q = normalizeQuery(req.query);
-      const e = await experiments.get(svc.store.db, project(req).id, experimentIdOf(q.experiment_id));
+      const e = await experiments.get(svc.store.db, project(req).id, await idOf(req, q.experiment_id));
       return { experiment: wireExperiment(e) };
     },
   );
@@ -190,7 +193,7 @@ export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): voi
     },
     async (req) => {
       const b = asRecord(req.body);
-      const id = experimentIdOf(b.experiment_id);
+      const id = await idOf(req, b.experiment_id);
       const newName = validateExperimentName(b.new_name);
       return audited(svc, req, async (tx) => {
         const oldName = await experiments.rename(tx, project(req).id, id, newName, svc.clock.now());
@@ -223,7 +226,7 @@ export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): voi
         },
       },
       async (req) => {
-        const id = experimentIdOf(asRecord(req.body).experiment_id);
+        const id = await idOf(req, asRecord(req.body).experiment_id);
         return audited(svc, req, async (tx) => {
           await experiments[action](tx, project(req).id, id, svc.clock.now());
           return {
@@ -252,7 +255,7 @@ export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): voi
     },
     async (req) => {
       const b = asRecord(req.body);
-      const id = experimentIdOf(b.experiment_id);
+      const id = await idOf(req, b.experiment_id);
       const key = validateKey('tag', b.key);
       const value = validateString('value', b.value, LIMITS.tagValueLength);
       return audited(svc, req, async (tx) => {
@@ -284,7 +287,7 @@ export function mlflowExperimentRoutes(app: FalajApp, ctx: TrackingContext): voi
     },
     async (req) => {
       const b = asRecord(req.body);
-      const id = experimentIdOf(b.experiment_id);
+      const id = await idOf(req, b.experiment_id);
       const key = validateKey('tag', b.key);
       return audited(svc, req, async (tx) => {
         await experiments.requireActive(tx, project(req).id, id);

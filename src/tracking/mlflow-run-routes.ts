@@ -4,6 +4,7 @@ import { audited } from '../server/audited.js';
 import type { FalajApp } from '../server/services.js';
 import type { Database, RunsTable } from '../store/schema.js';
 import { parseBatch, parseMetric, parseParam, parseTag } from './batch-parse.js';
+import { DEFAULT_EXPERIMENT_ID } from './experiment-store.js';
 import { parseDatasetInputs } from './inputs-parse.js';
 import { LIMITS } from './limits.js';
 import { insertMetrics, metricHistory } from './metric-store.js';
@@ -95,10 +96,21 @@ export function mlflowRunRoutes(app: FalajApp, ctx: TrackingContext): void {
       const tags = parseTags('tags', b.tags);
       const startTime = parseInt64('start_time', b.start_time, clock.now());
       const id = await audited(svc, req, async (tx) => {
+        // `mlflow.start_run()` with no experiment logs to "0", the default experiment; its
+        // creation is recorded in this run's audit event.
+        const fallback =
+          expId === DEFAULT_EXPERIMENT_ID
+            ? await ctx.experiments.ensureDefault(tx, {
+                projectId: project(req).id,
+                projectName: project(req).name,
+                now: clock.now(),
+              })
+            : undefined;
+        const experimentId = fallback?.id ?? expId;
         const runId = await runs.create(tx, {
           projectId: project(req).id,
           projectName: project(req).name,
-          experimentId: expId,
+          experimentId,
           userId: req.identity!.username,
           runName,
           startTime,
@@ -111,7 +123,7 @@ export function mlflowRunRoutes(app: FalajApp, ctx: TrackingContext): void {
             objectType: 'run',
             objectId: runId,
             projectId: project(req).id,
-            details: { experimentId: expId },
+            details: { experimentId, ...(fallback?.created ? { defaultExperimentCreated: true } : {}) },
           },
         };
       });
@@ -386,7 +398,11 @@ export function mlflowRunRoutes(app: FalajApp, ctx: TrackingContext): void {
           : validateString('page_token', b.page_token, 10_000);
       const { runIds, nextPageToken } = await searchRunIds(store.db, store.dialect, {
         projectId: project(req).id,
-        experimentIds: parseStringList('experiment_ids', b.experiment_ids),
+        experimentIds: await Promise.all(
+          parseStringList('experiment_ids', b.experiment_ids).map((e) =>
+            ctx.experiments.resolve(store.db, project(req).id, e),
+          ),
+        ),
         ...(filter ? { filter } : {}),
         orderBy: parseStringList('order_by', b.order_by),
         maxResults: parseMaxResults(b.max_results, LIMITS.searchRunsDefault, LIMITS.searchRunsMax),

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-metric-chunks.js';
+import * as m0004 from './0004-default-experiment.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-core': m0001,
   '0002-tracking': m0002,
   '0003-metric-chunks': m0003,
+  '0004-default-experiment': m0004,
 };
 
 /** The migrations in the order they apply. */
