@@ -9,6 +9,7 @@ import { registerProjectCommands } from './commands/projects.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { registerTrainCommands } from './commands/train.js';
 import { registerUserCommands } from './commands/users.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerArtifactCommands(program);
   registerExperimentCommands(program);
   registerRunCommands(program);
+  registerTrainCommands(program);
   return program;
 }
 

@@ -1,0 +1,248 @@
+import { writeFile } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { FalajError } from '../../core/errors.js';
+import { Falaj } from '../../sdk/falaj.js';
+import type { Run } from '../../sdk/run.js';
+import type { Frame } from '../../training/frame.js';
+import { loadFrame } from '../../training/load/index.js';
+import { loadModel } from '../../training/model-file.js';
+import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
+import type { ModelChoice } from '../../training/tuning-defaults.js';
+import { reportError } from '../remote.js';
+
+function parseNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      `--${name} must be ${integer ? 'an integer' : 'a number'} (got '${value}')`,
+      {
+        parameter: name,
+      },
+    );
+  return n;
+}
+
+function parseJson(name: string, value: string | undefined): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(value);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // falls through
+  }
+  throw new FalajError(
+    'FALAJ_INVALID_ARGUMENT',
+    `--${name} must be a JSON object (got '${value.slice(0, 80)}')`,
+    { parameter: name },
+  );
+}
+
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+/** A progress bar on a terminal (stderr), nothing otherwise: --json output stays one document. */
+function progressBar(enabled: boolean): { update: TrainObserver['progress']; stop(): void } {
+  if (!enabled || !process.stderr.isTTY) return { update: undefined, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let phase = '';
+  return {
+    update(p, done, total) {
+      if (p !== phase) {
+        if (phase) bar.stop();
+        phase = p;
+        bar.start(total, done, { phase: p.padEnd(8) });
+      } else bar.update(done);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Logs a training into tracking: the study's run, one nested run per trial, the model files. */
+async function tracker(
+  opts: Record<string, string | undefined>,
+  req: TrainRequest,
+): Promise<{ run: Run; observer: TrainObserver; falaj: Falaj } | undefined> {
+  if (!opts.experiment && !process.env.FALAJ_RUN_ID) return undefined;
+  const falaj = new Falaj({
+    ...(opts.url ? { url: opts.url } : {}),
+    ...(opts.token ? { token: opts.token } : {}),
+    ...(opts.project ? { project: opts.project } : {}),
+  });
+  const run = await falaj.startRun({
+    ...(opts.experiment ? { experiment: opts.experiment } : {}),
+    name: opts.runName ?? `train-${req.model ?? 'gbdt'}`,
+    tags: { 'falaj.source': 'falaj train' },
+  });
+  const observer: TrainObserver = {
+    logParams: (p) => run.logParams(p),
+    logMetric: (key, value, step) => run.logMetric(key, value, step === undefined ? {} : { step }),
+    async trialComplete(t, study) {
+      const child = await falaj.startRun({
+        runId: null,
+        parentRunId: run.id,
+        experimentId: run.info.experiment_id,
+        name: `trial-${t.number}`,
+        tags: { 'falaj.trial.number': String(t.number), 'falaj.trial.state': t.state },
+      });
+      child.logParams(
+        Object.fromEntries(Object.entries(t.params).map(([k, v]) => [k, v as string | number | boolean])),
+      );
+      for (const iv of t.intermediateValues) child.logMetric(study.metric, iv.value, { step: iv.step });
+      if (t.value !== null && t.value !== undefined && Number.isFinite(t.value))
+        child.logMetric(`best_${study.metric}`, t.value);
+      await child.end(t.state === 'failed' ? 'FAILED' : t.state === 'pruned' ? 'KILLED' : 'FINISHED');
+    },
+  };
+  return { run, observer, falaj };
+}
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'Train a model on a CSV or Parquet file: evaluate it honestly, tune it, write it (native + ONNX)',
+    )
+    .requiredOption('--data <file>', 'CSV or Parquet file')
+    .requiredOption('--target <column>', 'the column to predict')
+    .option('--model <kind>', 'gbdt | logistic | linear', 'gbdt')
+    .option('--features <cols>', 'comma-separated feature columns (default: all but the target)')
+    .option('--exclude <cols>', 'comma-separated columns to leave out (ids, leaks)')
+    .option('--weight <column>', 'a column of row weights')
+    .option('--cv <k>', 'k-fold cross-validation (stratified for classes)')
+    .option('--holdout <fraction>', 'fraction held out for evaluation when --cv is not given', '0.2')
+    .option('--tune <n>', 'tuning trials (TPE by default)')
+    .option('--sampler <kind>', 'tpe | random', 'tpe')
+    .option('--pruner <kind>', 'none | median | successive-halving', 'none')
+    .option('--space <json>', 'search space as JSON (default: the model’s usual parameters)')
+    .option('--params <json>', 'fixed model parameters as JSON, e.g. {"nRounds":200,"maxLeaves":63}')
+    .option('--seed <n>', 'seed for splits, sampling and tuning', '0')
+    .option('--threads <n>', 'threads for gradient-boosted trees (default: all cores)')
+    .option('--out <dir>', 'model directory to write (model.json, arrays.bin, model.onnx)')
+    .option(
+      '--experiment <name>',
+      'log the training (and each trial as a nested run) to this tracking experiment',
+    )
+    .option('--run-name <name>', 'name of the tracking run')
+    .option('--url <url>', 'server URL for tracking (default: FALAJ_URL or the login file)')
+    .option('--token <token>', 'API token for tracking (default: FALAJ_TOKEN or the login file)')
+    .option('--project <name>', 'project for tracking (default: FALAJ_PROJECT or the token’s own)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const json = opts.json !== undefined;
+      let tracked: Awaited<ReturnType<typeof tracker>>;
+      const bar = progressBar(!json);
+      try {
+        const model = (opts.model ?? 'gbdt') as ModelChoice;
+        if (!['gbdt', 'logistic', 'linear'].includes(model))
+          throw new FalajError(
+            'FALAJ_INVALID_ARGUMENT',
+            `--model must be gbdt, logistic or linear (got '${model}')`,
+            { parameter: 'model' },
+          );
+        const cv = parseNumber('cv', opts.cv, true);
+        const req: TrainRequest = {
+          data: opts.data as string,
+          target: opts.target as string,
+          model,
+          ...(list(opts.features) ? { features: list(opts.features) as string[] } : {}),
+          ...(list(opts.exclude) ? { exclude: list(opts.exclude) as string[] } : {}),
+          ...(opts.weight ? { weight: opts.weight } : {}),
+          ...(cv !== undefined ? { cv } : { holdout: parseNumber('holdout', opts.holdout, false) as number }),
+          ...(opts.tune ? { tune: parseNumber('tune', opts.tune, true) as number } : {}),
+          sampler: opts.sampler as 'tpe' | 'random',
+          pruner: opts.pruner as 'none' | 'median' | 'successive-halving',
+          ...(opts.space ? { space: parseJson('space', opts.space) } : {}),
+          ...(opts.params ? { params: parseJson('params', opts.params) as Record<string, unknown> } : {}),
+          seed: parseNumber('seed', opts.seed, true) as number,
+          ...(opts.threads ? { nThreads: parseNumber('threads', opts.threads, true) as number } : {}),
+          ...(opts.out ? { out: opts.out } : {}),
+        };
+        tracked = await tracker(opts, req);
+        const result = await runTraining(req, {
+          ...tracked?.observer,
+          ...(bar.update ? { progress: bar.update } : {}),
+        });
+        bar.stop();
+        if (tracked) {
+          if (req.out) await tracked.run.logArtifacts(req.out, 'model');
+          // A run Falaj made for a job (FALAJ_RUN_ID) is ended by whoever made it.
+          if (tracked.run.attached) await tracked.run.flush();
+          else await tracked.run.end('FINISHED');
+        }
+        const doc = { ...result, ...(tracked ? { runId: tracked.run.id } : {}) };
+        if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        else {
+          const figures = Object.entries(result.metrics)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join('  ');
+          const how =
+            result.validation.kind === 'cv'
+              ? `${result.validation.k}-fold CV mean`
+              : `hold-out ${result.validation.fraction}`;
+          process.stdout.write(
+            `${result.model} on ${result.rows} rows (${result.task}), ${how}: ${figures}\n`,
+          );
+          if (result.tuning)
+            process.stdout.write(
+              `tuning: ${result.tuning.trials} trials (${result.tuning.pruned} pruned), best ${result.tuning.metric} ${result.tuning.bestValue.toFixed(5)}\n`,
+            );
+          if (result.modelPath) process.stdout.write(`model: ${result.modelPath} (model.onnx beside it)\n`);
+          if (tracked) process.stdout.write(`run: ${tracked.run.id}\n`);
+        }
+      } catch (err) {
+        bar.stop();
+        if (tracked && !tracked.run.attached) await tracked.run.end('FAILED').catch(() => {});
+        reportError(err, json);
+      }
+    });
+
+  program
+    .command('predict')
+    .description('Predict with a model directory on a CSV or Parquet file; writes CSV (stdout or --out)')
+    .requiredOption('--model <dir>', 'model directory written by falaj train')
+    .requiredOption('--data <file>', 'CSV or Parquet file with the model’s feature columns')
+    .option('--out <file>', 'write the predictions here (CSV) instead of stdout')
+    .option('--json', 'print JSON (rows of predictions) instead of CSV')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const json = opts.json !== undefined;
+      try {
+        const { model } = await loadModel(opts.model as string);
+        const frame: Frame = await loadFrame(opts.data as string, { columns: model.featureNames });
+        const out = model.predict(frame);
+        const k = model.task === 'regression' ? 1 : model.classes.length;
+        const header =
+          model.task === 'regression'
+            ? ['prediction']
+            : ['prediction', ...model.classes.map((c) => `p_${c}`)];
+        const rows: (string | number)[][] = [];
+        for (let i = 0; i < frame.nRows; i++) {
+          if (model.task === 'regression') {
+            rows.push([out[i] as number]);
+            continue;
+          }
+          let best = 0;
+          for (let c = 1; c < k; c++)
+            if ((out[i * k + c] as number) > (out[i * k + best] as number)) best = c;
+          rows.push([model.classes[best] as string, ...Array.from(out.subarray(i * k, i * k + k))]);
+        }
+        const text = json
+          ? `${JSON.stringify(rows.map((r) => Object.fromEntries(header.map((h, j) => [h, r[j]]))))}\n`
+          : `${[header, ...rows].map((r) => r.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',')).join('\n')}\n`;
+        if (opts.out) await writeFile(opts.out, text);
+        else process.stdout.write(text);
+      } catch (err) {
+        reportError(err, json);
+      }
+    });
+}

@@ -1,0 +1,301 @@
+import { FalajError } from '../core/errors.js';
+import type { Predictor, Task } from './estimator.js';
+import { type TrainingData, takeData } from './frame.js';
+import { type GbdtModel, trainGbdt } from './gbdt/index.js';
+import { type LinearModel, trainLinearModel } from './linear/index.js';
+import { loadTrainingData } from './load/index.js';
+import { evaluate, scalarMetrics } from './metrics/index.js';
+import { saveModel } from './model-file.js';
+import { exportOnnx } from './onnx/index.js';
+import { createStudy, type TrialRecord } from './tuning/index.js';
+import { defaultSpace, type ModelChoice } from './tuning-defaults.js';
+import { crossValidate, defaultFolds, holdoutSplit } from './validation/index.js';
+
+/** What `falaj train`, the SDK and server-side training ask for. */
+export interface TrainRequest {
+  /** CSV or Parquet path. */
+  data: string;
+  target: string;
+  features?: string[];
+  exclude?: string[];
+  weight?: string;
+  model?: ModelChoice;
+  /** k-fold cross-validation (stratified for classes); otherwise a hold-out of `holdout`. */
+  cv?: number;
+  /** Fraction held out for evaluation when `cv` is not set. Default 0.2. */
+  holdout?: number;
+  /** Tuning trials (0: none). */
+  tune?: number;
+  /** A search space (JSON form); default: `defaultSpace(model)`. */
+  space?: unknown;
+  sampler?: 'tpe' | 'random';
+  pruner?: 'none' | 'median' | 'successive-halving';
+  /** Fixed model parameters (GBDT options or linear alpha/l1Ratio/…). */
+  params?: Record<string, unknown>;
+  seed?: number;
+  nThreads?: number;
+  /** Model directory to write (native files and model.onnx). */
+  out?: string;
+}
+
+/** Where training reports as it goes: a tracking run (and nested runs for trials), progress. */
+export interface TrainObserver {
+  progress?(phase: 'tune' | 'evaluate' | 'fit', done: number, total: number): void;
+  logParams?(params: Record<string, string | number | boolean>): void;
+  logMetric?(key: string, value: number, step?: number): void;
+  trialComplete?(trial: TrialRecord, study: { direction: 'minimize'; metric: string }): Promise<void> | void;
+}
+
+export interface TrainResult {
+  task: Task;
+  model: ModelChoice;
+  classes: readonly string[];
+  rows: number;
+  features: readonly string[];
+  /** Held-out metrics, or the mean across folds with `cv`. */
+  metrics: Record<string, number>;
+  validation:
+    | { kind: 'holdout'; fraction: number }
+    | { kind: 'cv'; k: number; std: Record<string, number>; folds: Record<string, number>[] };
+  params: Record<string, unknown>;
+  tuning?: {
+    trials: number;
+    complete: number;
+    pruned: number;
+    failed: number;
+    bestValue: number;
+    metric: string;
+    bestParams: Record<string, unknown>;
+  };
+  modelPath?: string;
+  onnxPath?: string;
+}
+
+// The headline figures: what `--json` promises for each task.
+const HEADLINE: Record<Task, string[]> = {
+  binary: ['auc', 'logloss', 'accuracy'],
+  multiclass: ['auc', 'logloss', 'accuracy'],
+  regression: ['rmse', 'mae', 'r2'],
+};
+
+function checkModel(model: ModelChoice, task: Task, target: string): void {
+  if (model === 'logistic' && task === 'regression')
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      `--model logistic needs a class target; '${target}' is numeric (use linear or gbdt)`,
+      {
+        parameter: 'model',
+      },
+    );
+  if (model === 'linear' && task !== 'regression')
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      `--model linear needs a numeric target; '${target}' has classes (use logistic or gbdt)`,
+      {
+        parameter: 'model',
+      },
+    );
+}
+
+type Fitted = GbdtModel | LinearModel;
+
+async function fitModel(
+  model: ModelChoice,
+  train: TrainingData,
+  params: Record<string, unknown>,
+  extra: {
+    seed: number;
+    nThreads?: number;
+    validation?: TrainingData;
+    onRound?: (round: number, info: { trainLoss: number; validLoss: number }) => unknown;
+  },
+): Promise<Fitted> {
+  if (model === 'gbdt')
+    return trainGbdt(train, {
+      seed: extra.seed,
+      ...(extra.nThreads ? { nThreads: extra.nThreads } : {}),
+      ...params,
+      ...(extra.validation ? { validation: extra.validation } : {}),
+      ...(extra.onRound ? { onRound: extra.onRound } : {}),
+    });
+  return trainLinearModel(train, params as never);
+}
+
+/** The loss tuning minimises (the trainers' own validation loss: log loss or squared error). */
+function validationLoss(task: Task, data: TrainingData, model: Predictor): number {
+  const m = scalarMetrics(evaluate(task, data.target, model.predict(data.features), data.weights));
+  return task === 'regression' ? (m.rmse as number) ** 2 : (m.logloss as number);
+}
+
+/**
+ * Loads the data, tunes (optional), evaluates by hold-out or cross-validation, fits the final
+ * model on all rows and writes it. The final model is always refitted on every row; the
+ * metrics reported are the held-out (or cross-validated) ones, never training-set figures.
+ */
+export async function runTraining(req: TrainRequest, observer: TrainObserver = {}): Promise<TrainResult> {
+  const seed = req.seed ?? 0;
+  const loaded = await loadTrainingData({
+    path: req.data,
+    target: req.target,
+    ...(req.features ? { features: req.features } : {}),
+    ...(req.exclude ? { exclude: req.exclude } : {}),
+    ...(req.weight ? { weight: req.weight } : {}),
+  });
+  const { data, task } = loaded;
+  const modelChoice = req.model ?? 'gbdt';
+  checkModel(modelChoice, task, req.target);
+  const n = data.features.nRows;
+  const stratify = data.target.kind === 'classification' ? data.target.labels : undefined;
+  let params: Record<string, unknown> = { ...(req.params ?? {}) };
+  observer.logParams?.({
+    model: modelChoice,
+    target: req.target,
+    rows: n,
+    features: data.features.columns.length,
+    seed,
+    ...Object.fromEntries(
+      Object.entries(params).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : (v as string)]),
+    ),
+  });
+
+  let tuning: TrainResult['tuning'];
+  if (req.tune && req.tune > 0) {
+    const split = holdoutSplit({ nRows: n, validFraction: 0.2, seed, ...(stratify ? { stratify } : {}) });
+    const train = takeData(data, split.train);
+    const valid = takeData(data, split.valid);
+    const study = createStudy({
+      space: req.space ?? defaultSpace(modelChoice),
+      direction: 'minimize',
+      sampler: req.sampler ?? 'tpe',
+      pruner: req.pruner ?? 'none',
+      seed,
+    });
+    let done = 0;
+    // Boosting rounds early stopping kept, per trial: part of what a trial found.
+    const roundsOf = new Map<number, number>();
+    const result = await study.optimize(
+      async (trial) => {
+        const trialParams = { ...params, ...trial.params };
+        if (modelChoice !== 'gbdt')
+          return validationLoss(task, valid, await fitModel(modelChoice, train, trialParams, { seed }));
+        let pruned = false;
+        const m = await fitModel(
+          modelChoice,
+          train,
+          { earlyStoppingRounds: 20, ...trialParams },
+          {
+            seed: trial.seed,
+            ...(req.nThreads ? { nThreads: req.nThreads } : {}),
+            validation: valid,
+            onRound: (round, info) => {
+              trial.report(round, info.validLoss);
+              if (trial.shouldPrune()) {
+                pruned = true;
+                return 'stop';
+              }
+              return undefined;
+            },
+          },
+        );
+        if (pruned) trial.pruneIfNeeded();
+        roundsOf.set(trial.number, (m as GbdtModel).toState().nRounds);
+        return validationLoss(task, valid, m);
+      },
+      {
+        nTrials: req.tune,
+        onTrialComplete: async (t) => {
+          observer.progress?.('tune', ++done, req.tune as number);
+          await observer.trialComplete?.(t, {
+            direction: 'minimize',
+            metric: task === 'regression' ? 'valid_mse' : 'valid_logloss',
+          });
+        },
+      },
+    );
+    const best = result.bestTrial;
+    if (!best)
+      throw new FalajError('FALAJ_INVALID_ARGUMENT', 'tuning finished without a complete trial', {
+        trials: result.trials.length,
+      });
+    const bestParams = {
+      ...best.params,
+      ...(roundsOf.has(best.number) ? { nRounds: roundsOf.get(best.number) } : {}),
+    };
+    params = { ...params, ...bestParams };
+    const count = (s: string) => result.trials.filter((t) => t.state === s).length;
+    tuning = {
+      trials: result.trials.length,
+      complete: count('complete'),
+      pruned: count('pruned'),
+      failed: count('failed'),
+      bestValue: best.value as number,
+      metric: task === 'regression' ? 'valid_mse' : 'valid_logloss',
+      bestParams,
+    };
+  }
+
+  let metrics: Record<string, number>;
+  let validation: TrainResult['validation'];
+  if (req.cv && req.cv > 1) {
+    const k = req.cv;
+    const cv = await crossValidate({
+      data,
+      folds: defaultFolds(data, k, seed),
+      fit: (train) =>
+        fitModel(modelChoice, train, params, { seed, ...(req.nThreads ? { nThreads: req.nThreads } : {}) }),
+      onFold: (f) => observer.progress?.('evaluate', f.fold + 1, k),
+    });
+    metrics = cv.mean;
+    validation = { kind: 'cv', k, std: cv.std, folds: cv.folds.map((f) => scalarMetrics(f.metrics)) };
+  } else {
+    const fraction = req.holdout ?? 0.2;
+    const split = holdoutSplit({
+      nRows: n,
+      validFraction: fraction,
+      seed,
+      ...(stratify ? { stratify } : {}),
+    });
+    const valid = takeData(data, split.valid);
+    const m = await fitModel(modelChoice, takeData(data, split.train), params, {
+      seed,
+      ...(req.nThreads ? { nThreads: req.nThreads } : {}),
+    });
+    observer.progress?.('evaluate', 1, 1);
+    metrics = scalarMetrics(evaluate(task, valid.target, m.predict(valid.features), valid.weights));
+    validation = { kind: 'holdout', fraction };
+  }
+
+  const final = await fitModel(modelChoice, data, params, {
+    seed,
+    ...(req.nThreads ? { nThreads: req.nThreads } : {}),
+    onRound: (round, info) => {
+      observer.logMetric?.('train_loss', info.trainLoss, round);
+      observer.progress?.('fit', round, Number(params.nRounds ?? 100));
+    },
+  });
+  for (const key of Object.keys(metrics)) observer.logMetric?.(key, metrics[key] as number);
+
+  const result: TrainResult = {
+    task,
+    model: modelChoice,
+    classes: final.classes,
+    rows: n,
+    features: final.featureNames,
+    metrics: Object.fromEntries(
+      [...HEADLINE[task], ...Object.keys(metrics).filter((k) => !HEADLINE[task].includes(k))]
+        .filter((k) => k in metrics)
+        .map((k) => [k, metrics[k] as number]),
+    ),
+    validation,
+    params,
+    ...(tuning ? { tuning } : {}),
+  };
+  if (req.out) {
+    const onnx = exportOnnx(final);
+    const info = { metrics: result.metrics, validation, ...(tuning ? { tuning } : {}) };
+    await saveModel(req.out, final, { info, onnx });
+    result.modelPath = req.out;
+    result.onnxPath = `${req.out}/model.onnx`;
+  }
+  return result;
+}
