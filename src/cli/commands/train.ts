@@ -9,6 +9,7 @@ import { loadFrame } from '../../training/load/index.js';
 import { loadModel } from '../../training/model-file.js';
 import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
 import type { ModelChoice } from '../../training/tuning-defaults.js';
+import { FalajClient } from '../client.js';
 import { reportError } from '../remote.js';
 
 function parseNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
@@ -74,10 +75,12 @@ async function tracker(
   req: TrainRequest,
 ): Promise<{ run: Run; observer: TrainObserver; falaj: Falaj } | undefined> {
   if (!opts.experiment && !process.env.FALAJ_RUN_ID) return undefined;
+  // The server and credentials the other CLI commands use (flags, FALAJ_*, the login file).
+  const cli = new FalajClient(opts);
   const falaj = new Falaj({
-    ...(opts.url ? { url: opts.url } : {}),
-    ...(opts.token ? { token: opts.token } : {}),
-    ...(opts.project ? { project: opts.project } : {}),
+    url: cli.url,
+    ...(cli.token ? { token: cli.token } : {}),
+    ...(cli.project ? { project: cli.project } : {}),
   });
   const run = await falaj.startRun({
     ...(opts.experiment ? { experiment: opts.experiment } : {}),

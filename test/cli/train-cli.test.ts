@@ -1,0 +1,111 @@
+// `falaj train` and `falaj predict` end to end: a CSV in, a model directory out, predictions
+// from it, and the training logged to a real server (a run, and one nested run per trial).
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adultLikeCsv } from '../support/adult-like.js';
+import { createSandbox, type Sandbox } from '../support/dialects.js';
+import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+
+let sb: Sandbox;
+let server: ServerProcess;
+let env: Record<string, string>;
+let csv = '';
+
+function falaj(args: string[], input = '') {
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('sqlite');
+  server = await startServerProcess({ dataDir: sb.dataDir });
+  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
+  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
+  expect(falaj(['projects', 'create', 'ml']).code).toBe(0);
+  csv = path.join(sb.dataDir, 'adult.csv');
+  writeFileSync(csv, adultLikeCsv(2000, 9));
+});
+afterAll(async () => {
+  server?.kill('SIGKILL');
+  await server?.exited;
+  await sb?.dispose();
+});
+
+describe('falaj train and predict', () => {
+  it('prints one JSON document with honest metrics, writes the model, and logs runs and trials', () => {
+    const out = path.join(sb.dataDir, 'model');
+    const res = falaj([
+      'train',
+      '--data',
+      csv,
+      '--target',
+      'income',
+      '--cv',
+      '3',
+      '--tune',
+      '3',
+      '--sampler',
+      'random',
+      '--params',
+      '{"nRounds":30}',
+      '--out',
+      out,
+      '--experiment',
+      'income',
+      '--json',
+    ]);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.metrics.auc).toBeGreaterThan(0.8);
+    expect(doc.validation.k).toBe(3);
+    expect(doc.tuning.trials).toBe(3);
+    expect(existsSync(path.join(out, 'model.onnx'))).toBe(true);
+
+    const listed = JSON.parse(falaj(['runs', 'list', 'income', '--json']).stdout) as {
+      info: { run_id: string };
+    }[];
+    const runs = listed.map((r) => ({ run_id: r.info.run_id }));
+    expect(runs).toHaveLength(4);
+    const parent = JSON.parse(falaj(['runs', 'show', doc.runId, '--json']).stdout);
+    expect(parent.data.metrics.map((m: { key: string }) => m.key)).toContain('auc');
+    const children = runs.filter((r) => r.run_id !== doc.runId);
+    for (const c of children) {
+      const shown = falaj(['runs', 'show', c.run_id, '--json']);
+      const child = JSON.parse(shown.stdout);
+      expect(child.data?.tags, shown.stdout).toBeDefined();
+      expect(child.data.tags).toContainEqual({ key: 'mlflow.parentRunId', value: doc.runId });
+    }
+    const artifacts = falaj([
+      'artifacts',
+      'list',
+      'ml',
+      '--prefix',
+      `runs/${doc.runId}/artifacts/model/`,
+      '--json',
+    ]);
+    expect(artifacts.stdout, artifacts.stderr).toContain('model.onnx');
+
+    const pred = falaj(['predict', '--model', out, '--data', csv]);
+    expect(pred.code, pred.stderr).toBe(0);
+    const lines = pred.stdout.trim().split('\n');
+    expect(lines[0]).toBe('prediction,p_<=50K,p_>50K');
+    expect(lines).toHaveLength(2001);
+  });
+
+  it('answers bad input with a stable code and exit 1', () => {
+    const missing = falaj(['train', '--data', csv, '--target', 'nope', '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).error.code).toBe('FALAJ_DATA_INVALID');
+    const badParams = falaj(['train', '--data', csv, '--target', 'income', '--params', '{oops', '--json']);
+    expect(JSON.parse(badParams.stdout).error.code).toBe('FALAJ_INVALID_ARGUMENT');
+    const badModel = falaj(['predict', '--model', sb.dataDir, '--data', csv, '--json']);
+    expect(JSON.parse(badModel.stdout).error.code).toBe('FALAJ_MODEL_INVALID');
+  });
+});
