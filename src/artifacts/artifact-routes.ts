@@ -12,6 +12,7 @@ import type { FalajApp, Services } from '../server/services.js';
 import type { ArtifactsTable } from '../store/schema.js';
 
 import { validateArtifactPath, validateArtifactPrefix } from './artifact-paths.js';
+import { blobReaper } from './blob-reaper.js';
 import { mlflowArtifactProxy } from './mlflow-artifact-proxy.js';
 
 const FileParams = Type.Object({
@@ -61,64 +62,6 @@ function uploadSource(raw: IncomingMessage): Readable {
   return out;
 }
 
-/**
- * Removes blobs that no artifact row references any more. Content addressing shares a blob
- * between paths and projects, so a blob is removed only after checking the rows, and never
- * while an upload is in flight: an upload deduplicated against a blob must not see it vanish
- * before its row is written. A removal that has to wait runs when the last upload finishes.
- * (Within one process; several servers sharing one local artifact folder are not covered.)
- */
-class BlobReaper {
-  private inFlight = 0;
-  private sweeping: Promise<void> | null = null;
-  private readonly candidates = new Set<string>();
-
-  constructor(private readonly svc: Services) {}
-
-  /** Called before an upload starts; the returned function is called once its row is written (or it failed). */
-  async enter(): Promise<() => void> {
-    while (this.sweeping) await this.sweeping;
-    this.inFlight++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.inFlight--;
-      void this.maybeSweep();
-    };
-  }
-
-  consider(digest: string): Promise<void> {
-    this.candidates.add(digest);
-    return this.maybeSweep();
-  }
-
-  private maybeSweep(): Promise<void> {
-    if (this.sweeping) return this.sweeping;
-    if (this.inFlight > 0 || this.candidates.size === 0) return Promise.resolve();
-    this.sweeping = this.sweep().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
-  }
-
-  private async sweep(): Promise<void> {
-    for (const digest of this.candidates) {
-      this.candidates.delete(digest);
-      try {
-        const ref = await this.svc.store.db
-          .selectFrom('artifacts')
-          .select('digest')
-          .where('digest', '=', digest)
-          .executeTakeFirst();
-        if (!ref) await this.svc.artifacts.delete(digest);
-      } catch {
-        // Left in place: an unreferenced blob wastes space but loses nothing.
-      }
-    }
-  }
-}
-
 function toView(row: ArtifactsTable) {
   return {
     path: row.path,
@@ -156,7 +99,7 @@ async function requireArtifact(
 /** Artifact files of a project: streamed upload and download, listing, deletion. */
 export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void> {
   const { store, clock } = svc;
-  const reaper = new BlobReaper(svc);
+  const reaper = blobReaper(svc);
 
   /** Streams an upload into the store and records it at `artifactPath` (audited). */
   async function putFile(
