@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import { artifactRoutes } from '../artifacts/artifact-routes.js';
 import type { Logger } from '../core/logger.js';
+import { dataRoutes } from '../data/data-routes.js';
 import { projectRoutes } from '../projects/project-routes.js';
 import { auditRoutes } from '../security/audit-routes.js';
 import { authRoutes } from '../security/auth-routes.js';
@@ -13,6 +14,7 @@ import { tokenRoutes } from '../security/token-routes.js';
 import { userRoutes } from '../security/user-routes.js';
 import { mlflowRoutes } from '../tracking/mlflow-routes.js';
 import { trackingV1Routes } from '../tracking/v1-routes.js';
+import { trainingRoutes } from '../training/training-routes.js';
 import { installAuditFallback } from './audit-hooks.js';
 import { installAuth, type RegisteredRoute } from './auth-hooks.js';
 import { installErrorHandler } from './error-handler.js';
@@ -92,6 +94,8 @@ export async function buildApp(
   await artifactRoutes(app, svc);
   await mlflowRoutes(app, svc);
   await trackingV1Routes(app, svc);
+  await trainingRoutes(app, svc);
+  await dataRoutes(app, svc);
 
   return Object.assign(app, { falajRoutes: routes });
 }

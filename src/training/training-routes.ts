@@ -1,0 +1,157 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { FalajError } from '../core/errors.js';
+import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
+import { auditBase, audited } from '../server/audited.js';
+import type { FalajApp, Services } from '../server/services.js';
+import { ExperimentStore } from '../tracking/experiment-store.js';
+import { RunStore } from '../tracking/run-store.js';
+import { ServerTrainer } from './server-training.js';
+
+const trainers = new WeakMap<Services, ServerTrainer>();
+
+/** The server's trainer (tests wait on `idle()`). */
+export function serverTrainer(svc: Services): ServerTrainer | undefined {
+  return trainers.get(svc);
+}
+
+const Columns = Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxItems: 1000 });
+
+/**
+ * Server-side training: the data is a CSV or Parquet file already in the project's artifact
+ * store; the answer (202) names the tracking run that the training logs into, which ends
+ * FINISHED with metrics, params, nested trial runs and `model/` artifacts (native files and
+ * model.onnx), or FAILED with the error in tag falaj.training.error.
+ */
+export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void> {
+  const experiments = new ExperimentStore(svc.store.dialect);
+  const runs = new RunStore(experiments);
+  const trainer = new ServerTrainer(svc, runs);
+  trainers.set(svc, trainer);
+
+  app.post(
+    '/api/v1/projects/:project/training',
+    {
+      config: { permission: 'project:editor' },
+      schema: {
+        tags: ['training'],
+        summary: 'Train a built-in model on a project file; logs into a tracking run (202 with its id)',
+        params: Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) }),
+        body: Type.Object(
+          {
+            data: Type.String({
+              minLength: 1,
+              maxLength: 1024,
+              description: 'artifact path of a .csv or .parquet file',
+            }),
+            target: Type.String({ minLength: 1, maxLength: 250 }),
+            experiment: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+            runName: Type.Optional(Type.String({ minLength: 1, maxLength: 250 })),
+            model: Type.Optional(
+              Type.Union([Type.Literal('gbdt'), Type.Literal('logistic'), Type.Literal('linear')]),
+            ),
+            features: Type.Optional(Columns),
+            exclude: Type.Optional(Columns),
+            weight: Type.Optional(Type.String({ minLength: 1, maxLength: 250 })),
+            cv: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+            holdout: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+            tune: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            sampler: Type.Optional(Type.Union([Type.Literal('tpe'), Type.Literal('random')])),
+            pruner: Type.Optional(
+              Type.Union([Type.Literal('none'), Type.Literal('median'), Type.Literal('successive-halving')]),
+            ),
+            space: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ runId: Type.String(), experimentId: Type.String() }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const project = req.project!;
+      const { data, experiment = 'training', runName, ...request } = req.body;
+      const extension = data.toLowerCase().endsWith('.parquet')
+        ? '.parquet'
+        : data.toLowerCase().endsWith('.csv')
+          ? '.csv'
+          : '';
+      if (!extension)
+        throw new FalajError(
+          'FALAJ_INVALID_ARGUMENT',
+          `data must be a .csv or .parquet artifact (got '${data}')`,
+          {
+            field: 'data',
+          },
+        );
+      const file = await svc.store.db
+        .selectFrom('artifacts')
+        .select('digest')
+        .where('project_id', '=', project.id)
+        .where('path', '=', data)
+        .executeTakeFirst();
+      if (!file)
+        throw new FalajError('FALAJ_NOT_FOUND', `artifact '${data}' does not exist in '${project.name}'`, {
+          path: data,
+        });
+      const accepted = await audited(
+        svc,
+        req,
+        async (tx) => {
+          const existing = await tx
+            .selectFrom('experiments')
+            .select(['id', 'lifecycle_stage'])
+            .where('project_id', '=', project.id)
+            .where('name', '=', experiment)
+            .executeTakeFirst();
+          const experimentId =
+            existing?.id ??
+            (await experiments.create(tx, {
+              projectId: project.id,
+              projectName: project.name,
+              name: experiment,
+              tags: [],
+              now: svc.clock.now(),
+            }));
+          const runId = await runs.create(tx, {
+            projectId: project.id,
+            projectName: project.name,
+            experimentId,
+            userId: req.identity!.username,
+            runName: runName ?? `train-${request.model ?? 'gbdt'}`,
+            startTime: svc.clock.now(),
+            tags: [
+              { key: 'falaj.source', value: 'server-training' },
+              { key: 'falaj.training.state', value: 'running' },
+              { key: 'falaj.training.data', value: data },
+            ],
+          });
+          return {
+            result: { runId, experimentId },
+            audit: {
+              action: 'training.start',
+              objectType: 'run',
+              objectId: runId,
+              projectId: project.id,
+              details: { data, digest: file.digest, target: request.target, model: request.model ?? 'gbdt' },
+            },
+          };
+        },
+        202,
+      );
+      trainer.submit({
+        ...accepted,
+        projectId: project.id,
+        projectName: project.name,
+        user: req.identity!.username,
+        audit: auditBase(req),
+        digest: file.digest,
+        extension,
+        request,
+      });
+      return reply.status(202).send(accepted);
+    },
+  );
+}

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverTrainer } from '../../src/training/training-routes.js';
+import { adultLikeCsv } from '../support/adult-like.js';
+import { DIALECTS } from '../support/dialects.js';
+import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
+
+// Server-side training: a CSV in the project's artifact store, a 202 naming the run, and the
+// run ending FINISHED with what the training produced (or FAILED with the reason).
+describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => {
+  let x: TrackingTest;
+  beforeAll(async () => {
+    x = await setupTracking(dialect);
+    const put = await x.t.request('PUT', '/api/v1/projects/alpha/artifacts/files/data/adult.csv', {
+      token: x.alpha,
+      body: adultLikeCsv(1500, 4),
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(put.statusCode, put.body).toBe(201);
+  });
+  afterAll(() => x.close());
+
+  const train = (body: unknown, token = x.alpha) =>
+    x.t.request('POST', '/api/v1/projects/alpha/training', { token, body });
+  const runOf = async (id: string) => (await x.ml('GET', 'runs/get', { query: { run_id: id } })).json().run;
+
+  it('trains, tunes and logs everything into the run it names', async () => {
+    const res = await train({
+      data: 'data/adult.csv',
+      target: 'income',
+      tune: 2,
+      sampler: 'random',
+      params: { nRounds: 20 },
+      experiment: 'income',
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const { runId, experimentId } = res.json();
+    await serverTrainer(x.t.svc)!.idle();
+    const run = await runOf(runId);
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.metrics.map((m: { key: string }) => m.key)).toEqual(
+      expect.arrayContaining(['auc', 'logloss', 'accuracy']),
+    );
+    expect(run.data.params).toContainEqual({ key: 'target', value: 'income' });
+    const files = (await x.ml('GET', 'artifacts/list', { query: { run_id: runId, path: 'model' } })).json()
+      .files;
+    expect(files.map((f: { path: string }) => f.path)).toEqual([
+      'model/arrays.bin',
+      'model/model.json',
+      'model/model.onnx',
+    ]);
+    const children = await x.ml('POST', 'runs/search', {
+      body: { experiment_ids: [experimentId], filter: `tags.mlflow.parentRunId = '${runId}'` },
+    });
+    expect(children.json().runs).toHaveLength(2);
+  });
+
+  it('marks the run FAILED with the reason when the data cannot train', async () => {
+    const res = await train({ data: 'data/adult.csv', target: 'no_such_column' });
+    expect(res.statusCode).toBe(202);
+    await serverTrainer(x.t.svc)!.idle();
+    const run = await runOf(res.json().runId);
+    expect(run.info.status).toBe('FAILED');
+    const error = run.data.tags.find((t: { key: string }) => t.key === 'falaj.training.error');
+    expect(error.value).toMatch(/^FALAJ_DATA_INVALID: .*no_such_column/);
+  });
+
+  it('refuses what it cannot start, and needs editor', async () => {
+    expect((await train({ data: 'data/missing.csv', target: 'income' })).json().error.code).toBe(
+      'FALAJ_NOT_FOUND',
+    );
+    expect((await train({ data: 'data/adult.txt', target: 'income' })).json().error.code).toBe(
+      'FALAJ_INVALID_ARGUMENT',
+    );
+    expect(
+      (await train({ data: 'data/adult.csv', target: 'income', model: 'forest' })).json().error.code,
+    ).toBe('FALAJ_VALIDATION');
+    expect((await train({ data: 'data/adult.csv', target: 'income' }, x.viewer)).statusCode).toBe(403);
+  });
+});
