@@ -330,7 +330,7 @@ export function syntheticLearningCurve(seed: number, maxRounds = 200): BenchObje
   return { space, direction: 'maximize', objective, maxResource: maxRounds };
 }
 
-function printFigures(f: CompareFigures): void {
+export function printFigures(f: CompareFigures): void {
   const t = f.tpe;
   const p = f.pruning;
   console.log(
