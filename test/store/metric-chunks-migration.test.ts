@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/store.js';
-import { metricHistory } from '../../src/tracking/metric-store.js';
+import { metricHistory, pagePoints } from '../../src/tracking/metric-store.js';
 import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
 
 // Migration 0003 moves per-point history rows into chunks. The store is put back in the state
@@ -88,10 +88,10 @@ describe.each(DIALECTS)('migration 0003-metric-chunks on %s', (dialect) => {
       ['r1', 'loss', 500],
       ['r2', 'odd', 3],
     ]);
-    const h = await metricHistory(second.db, 'r1', 'loss', 100_000, undefined);
+    const h = { metrics: pagePoints(await metricHistory(second.db, 'r1', 'loss', 100_000, undefined)) };
     expect(h.metrics.map((m) => m.step)).toEqual(loss.slice().reverse());
     expect(h.metrics[7]).toEqual({ key: 'loss', step: 7, timestamp: 1007, value: 0.7 });
-    const odd = await metricHistory(second.db, 'r2', 'odd', 10, undefined);
+    const odd = { metrics: pagePoints(await metricHistory(second.db, 'r2', 'odd', 10, undefined)) };
     expect(odd.metrics.map((m) => m.value)).toEqual([
       Number.POSITIVE_INFINITY,
       Number.NEGATIVE_INFINITY,
