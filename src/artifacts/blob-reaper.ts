@@ -11,6 +11,7 @@ export class BlobReaper {
   private inFlight = 0;
   private sweeping: Promise<void> | null = null;
   private readonly candidates = new Set<string>();
+  private readonly holders: ((digest: string) => Promise<boolean>)[] = [];
 
   constructor(private readonly svc: Services) {}
 
@@ -25,6 +26,14 @@ export class BlobReaper {
       this.inFlight--;
       void this.maybeSweep();
     };
+  }
+
+  /**
+   * Another domain that points at blobs by digest (dataset versions) tells the reaper so: a
+   * blob it still uses is never removed, even when no `artifacts` row names it any more.
+   */
+  addHolder(uses: (digest: string) => Promise<boolean>): void {
+    this.holders.push(uses);
   }
 
   consider(digest: string): Promise<void> {
@@ -50,7 +59,10 @@ export class BlobReaper {
           .select('digest')
           .where('digest', '=', digest)
           .executeTakeFirst();
-        if (!ref) await this.svc.artifacts.delete(digest);
+        if (ref) continue;
+        let held = false;
+        for (const uses of this.holders) if (!held) held = await uses(digest);
+        if (!held) await this.svc.artifacts.delete(digest);
       } catch {
         // Left in place: an unreferenced blob wastes space but loses nothing.
       }

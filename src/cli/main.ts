@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerDataCommands } from './commands/data.js';
 import { registerExperimentCommands } from './commands/experiments.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerArtifactCommands(program);
   registerExperimentCommands(program);
   registerRunCommands(program);
+  registerDataCommands(program);
   registerTrainCommands(program);
   return program;
 }

@@ -96,6 +96,11 @@ export const ERROR_CODES = {
     description:
       'Input data cannot be used as asked (missing or mistyped column, bad target, ragged or unreadable file); `details` names the file, column and row where they apply.',
   },
+  FALAJ_DATA_NOT_USABLE: {
+    status: 409,
+    description:
+      'The dataset version failed its validation suite: it cannot feed training until a new version passes or a project admin overrides it.',
+  },
   FALAJ_MODEL_INVALID: {
     status: 400,
     description:

@@ -200,4 +200,65 @@ export interface Database {
   latest_metrics: MetricsTable;
   datasets: DatasetsTable;
   run_inputs: RunInputsTable;
+  data_datasets: DataDatasetsTable;
+  data_versions: DataVersionsTable;
+  data_column_tags: DataColumnTagsTable;
+  data_validations: DataValidationsTable;
+}
+
+/** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
+export interface DataDatasetsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  suite: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** An immutable dataset version: Parquet in the artifact store at `digest` (SHA-256 of its bytes). */
+export interface DataVersionsTable {
+  id: string;
+  dataset_id: string;
+  version: number;
+  digest: string;
+  size: number;
+  row_count: number;
+  /** JSON: [{name, type}]. */
+  schema: string;
+  /** JSON: {added, removed, retyped} against the parent version; NULL for the first. */
+  schema_diff: string | null;
+  /** JSON: the profile (src/data/profile.ts). */
+  profile: string;
+  /** JSON: {fileName, format, bytes, warnings}. */
+  source: string;
+  parent_version: number | null;
+  /** unvalidated | passed | failed */
+  status: string;
+  /** JSON: {by, at, reason} when an admin allowed a failed version to feed training. */
+  override: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** Tags of one column of a dataset (all its versions); `source` is detected or user. */
+export interface DataColumnTagsTable {
+  dataset_id: string;
+  column_name: string;
+  /** JSON array of strings. */
+  tags: string;
+  source: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface DataValidationsTable {
+  id: string;
+  version_id: string;
+  suite: string;
+  result: string;
+  success: number;
+  created_at: number;
+  created_by: string;
 }

@@ -4,6 +4,7 @@ import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-metric-chunks.js';
 import * as m0004 from './0004-default-experiment.js';
+import * as m0005 from './0005-datasets.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-tracking': m0002,
   '0003-metric-chunks': m0003,
   '0004-default-experiment': m0004,
+  '0005-datasets': m0005,
 };
 
 /** The migrations in the order they apply. */

@@ -1,0 +1,34 @@
+// Version Parquet files in the project's encrypted artifact store. Each version also gets an
+// `artifacts` row (datasets/<name>/v<N>.parquet) so that it is listed with the project's files;
+// the shared blob reaper keeps a version's blob even if that row is deleted (holdVersionBlobs).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { blobReaper } from '../artifacts/blob-reaper.js';
+import type { Services } from '../server/services.js';
+
+export function versionArtifactPath(dataset: string, version: number): string {
+  return `datasets/${dataset}/v${version}.parquet`;
+}
+
+export async function putParquet(svc: Services, file: string): Promise<{ digest: string; size: number }> {
+  return svc.artifacts.put(createReadStream(file));
+}
+
+/** Decrypts a stored version to a local file (DuckDB reads files, not streams). */
+export async function fetchParquet(svc: Services, digest: string, out: string): Promise<string> {
+  await pipeline(await svc.artifacts.get(digest), createWriteStream(out));
+  return out;
+}
+
+/** Dataset versions hold their Parquet blobs by digest: the shared reaper must keep them. */
+export function holdVersionBlobs(svc: Services): void {
+  blobReaper(svc).addHolder(async (digest) =>
+    Boolean(
+      await svc.store.db
+        .selectFrom('data_versions')
+        .select('digest')
+        .where('digest', '=', digest)
+        .executeTakeFirst(),
+    ),
+  );
+}

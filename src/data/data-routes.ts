@@ -1,0 +1,11 @@
+import type { FalajApp, Services } from '../server/services.js';
+import { holdVersionBlobs } from './blobs.js';
+import { datasetRoutes } from './dataset-routes.js';
+import { versionRoutes } from './version-routes.js';
+
+/** Every route of the data domain under /api/v1/projects/:project/datasets. */
+export async function dataRoutes(app: FalajApp, svc: Services): Promise<void> {
+  holdVersionBlobs(svc);
+  await datasetRoutes(app, svc);
+  await versionRoutes(app, svc);
+}
