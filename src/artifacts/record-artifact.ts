@@ -33,15 +33,13 @@ export async function storeArtifact(
       .insertInto('artifacts')
       .values(row)
       .onConflict((oc) =>
-        oc
-          .columns(['project_id', 'path'])
-          .doUpdateSet({
-            digest,
-            size,
-            content_type: row.content_type,
-            created_at: row.created_at,
-            created_by: row.created_by,
-          }),
+        oc.columns(['project_id', 'path']).doUpdateSet({
+          digest,
+          size,
+          content_type: row.content_type,
+          created_at: row.created_at,
+          created_by: row.created_by,
+        }),
       )
       .execute();
     return { path: artifactPath, digest, size };

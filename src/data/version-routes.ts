@@ -6,7 +6,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
-import { computeDriftDuckDB, type DriftMethod } from '../statistics/index.js';
+import { computeDriftDuckDB, computeFairnessDuckDB, type DriftMethod } from '../statistics/index.js';
 import { fetchParquet } from './blobs.js';
 import {
   columnTags,
@@ -349,6 +349,52 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
             ...(method ? { method: method as DriftMethod } : {}),
             ...(threshold !== undefined ? { threshold } : {}),
             ...(driftShare !== undefined ? { driftShare } : {}),
+          },
+        );
+      } finally {
+        await ws.close();
+      }
+    },
+  );
+
+  app.post(
+    `${base}/:version/fairness`,
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: ['datasets'],
+        summary:
+          'Fairness of the predictions in this version: per-group rates and Fairlearn/AIF360 disparities',
+        params: VersionParams,
+        body: Type.Object(
+          {
+            prediction: Type.String({ minLength: 1 }),
+            label: Type.String({ minLength: 1 }),
+            sensitive: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10 }),
+            positiveLabel: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+            negativeLabel: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+            minGroupSize: Type.Optional(Type.Integer({ minimum: 1 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Json },
+      },
+    },
+    async (req) => {
+      const project = req.project!;
+      const { v } = await load(project.id, req.params.dataset, req.params.version);
+      const ws = await workspaceFor(svc);
+      try {
+        const file = await fetchParquet(svc, v.digest, ws.file('current.parquet'));
+        const { prediction, label, sensitive, positiveLabel, negativeLabel, minGroupSize } = req.body;
+        return await computeFairnessDuckDB(
+          ws.conn,
+          { parquet: file },
+          { prediction, label, sensitive },
+          {
+            ...(positiveLabel !== undefined ? { positiveLabel: positiveLabel as never } : {}),
+            ...(negativeLabel !== undefined ? { negativeLabel: negativeLabel as never } : {}),
+            ...(minGroupSize !== undefined ? { minGroupSize } : {}),
           },
         );
       } finally {

@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
+import { assertUsableForTraining } from '../data/training-gate.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
@@ -28,6 +29,42 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
   const trainer = new ServerTrainer(svc, runs);
   trainers.set(svc, trainer);
 
+  /** A CSV or Parquet file of the project's artifact store. */
+  const artifactFile = async (project: { id: string; name: string }, data: string) => {
+    const lower = data.toLowerCase();
+    const extension = lower.endsWith('.parquet') ? '.parquet' : lower.endsWith('.csv') ? '.csv' : '';
+    if (!extension)
+      throw new FalajError(
+        'FALAJ_INVALID_ARGUMENT',
+        `data must be a .csv or .parquet artifact (got '${data}')`,
+        {
+          field: 'data',
+        },
+      );
+    const row = await svc.store.db
+      .selectFrom('artifacts')
+      .select('digest')
+      .where('project_id', '=', project.id)
+      .where('path', '=', data)
+      .executeTakeFirst();
+    if (!row)
+      throw new FalajError('FALAJ_NOT_FOUND', `artifact '${data}' does not exist in '${project.name}'`, {
+        path: data,
+      });
+    return { digest: row.digest, extension, label: data };
+  };
+  /** A dataset version's Parquet, through the data gate: a version that failed its suite is refused. */
+  const datasetFile = async (projectId: string, spec: string) => {
+    const at = spec.lastIndexOf('@');
+    const usable = await assertUsableForTraining(
+      svc.store.db,
+      projectId,
+      spec.slice(0, at),
+      spec.slice(at + 1),
+    );
+    return { digest: usable.digest, extension: '.parquet', label: `${spec.slice(0, at)}@${usable.version}` };
+  };
+
   app.post(
     '/api/v1/projects/:project/training',
     {
@@ -38,11 +75,19 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
         params: Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) }),
         body: Type.Object(
           {
-            data: Type.String({
-              minLength: 1,
-              maxLength: 1024,
-              description: 'artifact path of a .csv or .parquet file',
-            }),
+            data: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1024,
+                description: 'artifact path of a .csv or .parquet file',
+              }),
+            ),
+            dataset: Type.Optional(
+              Type.String({
+                pattern: '^[^@\\s]+@(\\d+|latest)$',
+                description: 'a dataset version, "name@N" or "name@latest" (it must have passed its suite)',
+              }),
+            ),
             target: Type.String({ minLength: 1, maxLength: 250 }),
             experiment: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
             runName: Type.Optional(Type.String({ minLength: 1, maxLength: 250 })),
@@ -72,30 +117,18 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
     },
     async (req, reply) => {
       const project = req.project!;
-      const { data, experiment = 'training', runName, ...request } = req.body;
-      const extension = data.toLowerCase().endsWith('.parquet')
-        ? '.parquet'
-        : data.toLowerCase().endsWith('.csv')
-          ? '.csv'
-          : '';
-      if (!extension)
+      const { data, dataset, experiment = 'training', runName, ...request } = req.body;
+      if ((data === undefined) === (dataset === undefined))
         throw new FalajError(
           'FALAJ_INVALID_ARGUMENT',
-          `data must be a .csv or .parquet artifact (got '${data}')`,
+          'give exactly one of data (an artifact path) and dataset (name@N)',
           {
             field: 'data',
           },
         );
-      const file = await svc.store.db
-        .selectFrom('artifacts')
-        .select('digest')
-        .where('project_id', '=', project.id)
-        .where('path', '=', data)
-        .executeTakeFirst();
-      if (!file)
-        throw new FalajError('FALAJ_NOT_FOUND', `artifact '${data}' does not exist in '${project.name}'`, {
-          path: data,
-        });
+      const file = dataset
+        ? await datasetFile(project.id, dataset)
+        : await artifactFile(project, data as string);
       const accepted = await audited(
         svc,
         req,
@@ -125,7 +158,7 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
             tags: [
               { key: 'falaj.source', value: 'server-training' },
               { key: 'falaj.training.state', value: 'running' },
-              { key: 'falaj.training.data', value: data },
+              { key: 'falaj.training.data', value: file.label },
             ],
           });
           return {
@@ -135,7 +168,12 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
               objectType: 'run',
               objectId: runId,
               projectId: project.id,
-              details: { data, digest: file.digest, target: request.target, model: request.model ?? 'gbdt' },
+              details: {
+                data: file.label,
+                digest: file.digest,
+                target: request.target,
+                model: request.model ?? 'gbdt',
+              },
             },
           };
         },
@@ -148,7 +186,7 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
         user: req.identity!.username,
         audit: auditBase(req),
         digest: file.digest,
-        extension,
+        extension: file.extension,
         request,
       });
       return reply.status(202).send(accepted);

@@ -247,6 +247,32 @@ describe.each(DIALECTS)('datasets API on %s', (dialect) => {
     expect(report.numberOfColumns).toBe(2);
   });
 
+  it('computes fairness of a version’s predictions (selection rates worked by hand)', async () => {
+    // Group A: 10 rows, 6 predicted positive; group B: 10 rows, 3 predicted positive.
+    const rows = ['grp,label,pred'];
+    for (let i = 0; i < 10; i++) rows.push(`A,${i % 2},${i < 6 ? 1 : 0}`);
+    for (let i = 0; i < 10; i++) rows.push(`B,${i % 2},${i < 3 ? 1 : 0}`);
+    expect((await d.json('POST', DS, { name: 'scored' })).statusCode).toBe(201);
+    expect((await d.upload('scored', 'scored.csv', `${rows.join('\n')}\n`)).statusCode).toBe(201);
+    const res = await d.json(
+      'POST',
+      `${DS}/scored/versions/1/fairness`,
+      { prediction: 'pred', label: 'label', sensitive: ['grp'] },
+      d.viewer,
+    );
+    expect(res.statusCode, res.body).toBe(200);
+    const report = res.json();
+    expect(report.fairlearn.demographicParityDifference).toBeCloseTo(0.3, 12);
+    expect(report.fairlearn.demographicParityRatio).toBeCloseTo(0.5, 12);
+    expect(report.fourFifthsRule.passed).toBe(false);
+    const missing = await d.json('POST', `${DS}/scored/versions/1/fairness`, {
+      prediction: 'nope',
+      label: 'label',
+      sensitive: ['grp'],
+    });
+    expect(missing.json().error.code).toBe('FALAJ_DATA_INVALID');
+  });
+
   it('ingests Parquet and JSON lines', async () => {
     await d.json('POST', DS, { name: 'events' });
     const jsonl = '{"a": 1, "b": "x"}\n{"a": 2.5, "b": "y", "c": true}\n';

@@ -64,6 +64,40 @@ describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => 
     expect(error.value).toMatch(/^FALAJ_DATA_INVALID: .*no_such_column/);
   });
 
+  it('trains on a dataset version, and refuses one that failed its suite', async () => {
+    const DS = '/api/v1/projects/alpha/datasets';
+    const suite = {
+      name: 'small',
+      expectations: [
+        { expectation_type: 'expect_table_row_count_to_be_between', kwargs: { max_value: 1200 } },
+      ],
+    };
+    expect(
+      (await x.t.request('POST', DS, { token: x.alpha, body: { name: 'adult', suite } })).statusCode,
+    ).toBe(201);
+    const upload = (csv: string) =>
+      x.t.request('POST', `${DS}/adult/versions?fileName=adult.csv`, {
+        token: x.alpha,
+        body: csv,
+        headers: { 'content-type': 'text/csv' },
+      });
+    expect((await upload(adultLikeCsv(1000, 6))).json()).toMatchObject({ version: 1, status: 'passed' });
+    expect((await upload(adultLikeCsv(1500, 7))).json()).toMatchObject({ version: 2, status: 'failed' });
+
+    const ok = await train({ dataset: 'adult@1', target: 'income', params: { nRounds: 10 } });
+    expect(ok.statusCode, ok.body).toBe(202);
+    await serverTrainer(x.t.svc)!.idle();
+    const run = await runOf(ok.json().runId);
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.tags).toContainEqual({ key: 'falaj.training.data', value: 'adult@1' });
+
+    const refused = await train({ dataset: 'adult@latest', target: 'income' });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('FALAJ_DATA_NOT_USABLE');
+    const both = await train({ dataset: 'adult@1', data: 'data/adult.csv', target: 'income' });
+    expect(both.json().error.code).toBe('FALAJ_INVALID_ARGUMENT');
+  });
+
   it('refuses what it cannot start, and needs editor', async () => {
     expect((await train({ data: 'data/missing.csv', target: 'income' })).json().error.code).toBe(
       'FALAJ_NOT_FOUND',
