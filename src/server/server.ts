@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FalajConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { jobScheduler, setServerUrl } from '../jobs/job-routes.js';
 import { CheckpointWriter } from '../security/audit-checkpoints.js';
 import { bootstrapAdmin } from '../security/bootstrap.js';
 import { redactUrl } from '../store/store.js';
@@ -55,6 +56,9 @@ export async function startServer(
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${https ? 'https' : 'http'}://${host}:${address.port}`;
+  // Jobs reach the server where it listens; the scheduler loop starts once it does.
+  setServerUrl(svc, url);
+  jobScheduler(svc)?.start();
   logger.info(
     { url, store: config.databaseUrl ? redactUrl(config.databaseUrl) : svc.store.location },
     'falaj server listening',

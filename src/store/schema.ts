@@ -156,6 +156,58 @@ export interface MetricChunksTable {
   data: Uint8Array;
 }
 
+/** A queue and its quotas (src/jobs/scheduler QueueConfig as JSON). */
+export interface QueuesTable {
+  name: string;
+  config: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  project_id: string;
+  queue: string;
+  name: string;
+  /** The JobSpec as JSON (secret references only, never values). */
+  spec: string;
+  state: string;
+  priority: number;
+  attempt: number;
+  run_id: string | null;
+  executor: string | null;
+  external_id: string | null;
+  /** Placement[] as JSON while admitted or running. */
+  placements: string | null;
+  reason: string | null;
+  exit_code: number | null;
+  submitted_by: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  /** A retry waits until then. */
+  not_before: number | null;
+  /** Set by a cancel of an admitted or running job: its end is then `cancelled`, not a failure. */
+  cancel_requested_at: number | null;
+}
+
+export interface JobEventsTable {
+  id: Generated<number>;
+  job_id: string;
+  at: number;
+  attempt: number;
+  from_state: string | null;
+  to_state: string;
+  reason: string | null;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface DatasetsTable {
   id: string;
   experiment_id: string;
@@ -198,6 +250,10 @@ export interface Database {
   run_tags: KeyValueTable & { run_id: string };
   metric_chunks: MetricChunksTable;
   latest_metrics: MetricsTable;
+  queues: QueuesTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+  leases: LeasesTable;
   datasets: DatasetsTable;
   run_inputs: RunInputsTable;
   data_datasets: DataDatasetsTable;

@@ -5,6 +5,7 @@ import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-metric-chunks.js';
 import * as m0004 from './0004-default-experiment.js';
 import * as m0005 from './0005-datasets.js';
+import * as m0006 from './0006-jobs.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0003-metric-chunks': m0003,
   '0004-default-experiment': m0004,
   '0005-datasets': m0005,
+  '0006-jobs': m0006,
 };
 
 /** The migrations in the order they apply. */

@@ -1,0 +1,342 @@
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { Type } from '@fastify/type-provider-typebox';
+import { FalajError } from '../core/errors.js';
+import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
+import { auditBase, audited } from '../server/audited.js';
+import type { FalajApp, Services } from '../server/services.js';
+import { ExperimentStore } from '../tracking/experiment-store.js';
+import { RunStore } from '../tracking/run-store.js';
+import { LocalExecutor } from './executors/local.js';
+import { JobScheduler } from './job-scheduler.js';
+import { parseJobSpec } from './job-spec.js';
+import { type JobRow, JobStore, placementsOf, specOf } from './job-store.js';
+import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
+import type { JobState } from './types.js';
+
+const schedulers = new WeakMap<Services, JobScheduler>();
+const urls = new WeakMap<Services, string>();
+
+/** The server's job scheduler (the server starts its loop; tests call `pass()`). */
+export function jobScheduler(svc: Services): JobScheduler | undefined {
+  return schedulers.get(svc);
+}
+
+/** Tells the jobs where this server listens (FALAJ_URL for their processes). */
+export function setServerUrl(svc: Services, url: string): void {
+  urls.set(svc, url);
+}
+
+const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
+const JobParams = Type.Object({
+  project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
+  id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+});
+
+function view(j: JobRow) {
+  const spec = specOf(j);
+  return {
+    id: j.id,
+    name: j.name,
+    queue: j.queue,
+    state: j.state,
+    reason: j.reason,
+    priority: j.priority,
+    attempt: j.attempt,
+    runId: j.run_id,
+    executor: j.executor,
+    externalId: j.external_id,
+    exitCode: j.exit_code,
+    resources: spec.resources,
+    placements: placementsOf(j),
+    submittedBy: j.submitted_by,
+    createdAt: new Date(Number(j.created_at)).toISOString(),
+    startedAt: j.started_at === null ? null : new Date(Number(j.started_at)).toISOString(),
+    endedAt: j.ended_at === null ? null : new Date(Number(j.ended_at)).toISOString(),
+    // Secret references are names, never values; shown so a user sees what the job will get.
+    spec,
+  };
+}
+
+/** Jobs and queues: submit, list, show, cancel, logs; queue quotas (owner). */
+export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
+  const jobs = new JobStore(svc);
+  const experiments = new ExperimentStore(svc.store.dialect);
+  const runs = new RunStore(experiments);
+  const workRoot = path.join(svc.config.dataDir, 'jobs');
+  const executor = new LocalExecutor({
+    stateDir: path.join(workRoot, 'attempts'),
+    nodeId: os.hostname(),
+  });
+  const scheduler = new JobScheduler(svc, jobs, { executor, workRoot, serverUrl: () => urls.get(svc) });
+  schedulers.set(svc, scheduler);
+  app.addHook('onClose', async () => {
+    await scheduler.stop();
+    await executor.close();
+  });
+
+  app.post(
+    '/api/v1/projects/:project/jobs',
+    {
+      config: { permission: 'project:editor' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a job (its spec; `experiment` names the tracking experiment of its run)',
+        params: ProjectParams,
+        body: Type.Object(
+          { spec: Type.Unknown(), experiment: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+          {
+            additionalProperties: false,
+          },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const project = req.project!;
+      const spec = parseJobSpec(req.body.spec);
+      if (spec.secrets)
+        throw new FalajError(
+          'FALAJ_INVALID_ARGUMENT',
+          'job spec: secrets are not available yet (no secret store); pass them through env',
+          {
+            field: 'secrets',
+          },
+        );
+      await assertQueueExists(svc.store.db, spec.queue);
+      const experiment = req.body.experiment ?? 'jobs';
+      const job = await audited(
+        svc,
+        req,
+        async (tx) => {
+          const existing = await tx
+            .selectFrom('experiments')
+            .select('id')
+            .where('project_id', '=', project.id)
+            .where('name', '=', experiment)
+            .executeTakeFirst();
+          const experimentId =
+            existing?.id ??
+            (await experiments.create(tx, {
+              projectId: project.id,
+              projectName: project.name,
+              name: experiment,
+              tags: [],
+              now: svc.clock.now(),
+            }));
+          const runId = await runs.create(tx, {
+            projectId: project.id,
+            projectName: project.name,
+            experimentId,
+            userId: req.identity!.username,
+            runName: spec.name ?? `job-${spec.command[0]?.split('/').pop() ?? 'run'}`,
+            startTime: svc.clock.now(),
+            tags: [{ key: 'falaj.source', value: 'job' }],
+          });
+          const row = await jobs.insert(tx, {
+            projectId: project.id,
+            spec,
+            user: req.identity!.username,
+            runId,
+          });
+          await runs.setTags(tx, runId, [{ key: 'falaj.job.id', value: row.id }]);
+          return {
+            result: row,
+            audit: {
+              action: 'job.submit',
+              objectType: 'job',
+              objectId: row.id,
+              projectId: project.id,
+              details: { queue: spec.queue, resources: spec.resources, command: spec.command[0] },
+            },
+          };
+        },
+        201,
+      );
+      return reply.status(201).send(view(job));
+    },
+  );
+
+  app.get(
+    '/api/v1/projects/:project/jobs',
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Jobs of the project, newest first',
+        params: ProjectParams,
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      let q = svc.store.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('project_id', '=', req.project!.id)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(req.query.limit ?? 100);
+      if (req.query.state) q = q.where('state', '=', req.query.state);
+      return { jobs: (await q.execute()).map(view) };
+    },
+  );
+
+  app.get(
+    '/api/v1/projects/:project/jobs/:id',
+    {
+      config: { permission: 'project:viewer' },
+      schema: { tags: ['jobs'], summary: 'A job with its transitions', params: JobParams },
+    },
+    async (req) => {
+      const job = await jobs.get(svc.store.db, req.project!.id, req.params.id);
+      const events = await svc.store.db
+        .selectFrom('job_events')
+        .select(['at', 'attempt', 'from_state', 'to_state', 'reason'])
+        .where('job_id', '=', job.id)
+        .orderBy('id')
+        .execute();
+      return {
+        ...view(job),
+        events: events.map((e) => ({
+          at: new Date(Number(e.at)).toISOString(),
+          attempt: e.attempt,
+          from: e.from_state,
+          to: e.to_state,
+          reason: e.reason,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/projects/:project/jobs/:id/cancel',
+    {
+      config: { permission: 'project:editor' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job (SIGTERM, then SIGKILL after the grace period)',
+        params: JobParams,
+      },
+    },
+    async (req) => {
+      const project = req.project!;
+      const job = await jobs.get(svc.store.db, project.id, req.params.id);
+      const state = job.state as JobState;
+      if (state === 'queued' || state === 'preempted') {
+        const done = await svc.store.db.transaction().execute(async (tx) => {
+          const c = await jobs.transition(tx, job, 'cancelled', {
+            reason: `cancelled by ${req.identity!.username}`,
+            patch: { ended_at: svc.clock.now() },
+            cause: auditBase(req),
+          });
+          if (c?.run_id) {
+            const run = await tx
+              .selectFrom('runs')
+              .select('status')
+              .where('id', '=', c.run_id)
+              .executeTakeFirst();
+            if (run?.status === 'RUNNING')
+              await runs.update(tx, project.id, c.run_id, { status: 'KILLED', endTime: svc.clock.now() });
+          }
+          return c;
+        });
+        if (!done)
+          throw new FalajError('FALAJ_CONFLICT', `job ${job.id} changed state meanwhile; try again`, {
+            id: job.id,
+          });
+        req.audited = true;
+        return view(done);
+      }
+      if (state !== 'admitted' && state !== 'running')
+        throw new FalajError('FALAJ_CONFLICT', `job ${job.id} has already ended (${state})`, { state });
+      await audited(svc, req, async (tx) => {
+        await tx
+          .updateTable('jobs')
+          .set({
+            cancel_requested_at: svc.clock.now(),
+            reason: `cancel requested by ${req.identity!.username}`,
+          })
+          .where('id', '=', job.id)
+          .execute();
+        return {
+          result: null,
+          audit: { action: 'job.cancel-request', objectType: 'job', objectId: job.id, projectId: project.id },
+        };
+      });
+      if (job.external_id) await scheduler.executor.cancel(job.external_id, { graceSeconds: 10 });
+      return view(await jobs.get(svc.store.db, project.id, job.id));
+    },
+  );
+
+  app.get(
+    '/api/v1/projects/:project/jobs/:id/logs',
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'stdout and stderr of the current attempt (follow=true streams until it ends)',
+        params: JobParams,
+        querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const job = await jobs.get(svc.store.db, req.project!.id, req.params.id);
+      if (!job.external_id) return reply.type('text/plain; charset=utf-8').send('');
+      const stream = Readable.from(
+        scheduler.executor.logs(job.external_id, { follow: req.query.follow === true }),
+      );
+      return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(stream);
+    },
+  );
+
+  app.get(
+    '/api/v1/queues',
+    {
+      config: { permission: 'identity' },
+      schema: { tags: ['jobs'], summary: 'Queues and their quota configuration' },
+    },
+    async () => ({ queues: await storedQueues(svc.store.db) }),
+  );
+
+  app.put(
+    '/api/v1/queues/:name',
+    {
+      config: { permission: 'owner' },
+      schema: {
+        tags: ['jobs'],
+        summary:
+          'Create or replace a queue: per-project quotas (cpu, memory, gpus by type), weights, preemption',
+        params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) }),
+        body: Type.Record(Type.String(), Type.Unknown()),
+      },
+    },
+    async (req) => {
+      const config = parseQueueConfig(req.params.name, req.body);
+      const now = svc.clock.now();
+      return audited(svc, req, async (tx) => {
+        await tx
+          .insertInto('queues')
+          .values({ name: config.name, config: JSON.stringify(config), created_at: now, updated_at: now })
+          .onConflict((oc) =>
+            oc.column('name').doUpdateSet({ config: JSON.stringify(config), updated_at: now }),
+          )
+          .execute();
+        return {
+          result: config,
+          audit: {
+            action: 'queue.put',
+            objectType: 'queue',
+            objectId: config.name,
+            details: { projects: config.projects.length },
+          },
+        };
+      });
+    },
+  );
+}

@@ -1,0 +1,370 @@
+import { newId } from '../core/ids.js';
+import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
+import type { Services } from '../server/services.js';
+import { ExperimentStore } from '../tracking/experiment-store.js';
+import { RunStore } from '../tracking/run-store.js';
+import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
+import { acquireLease, releaseLease } from './lease.js';
+import { DEFAULT_QUEUE, schedulerConfig, storedQueues } from './queues.js';
+import {
+  accrueUsage,
+  type Decision,
+  pendingJobFromSpec,
+  type RunningJob,
+  schedule,
+  type UsageHistory,
+} from './scheduler/index.js';
+import type { AttemptStatus, Executor } from './types.js';
+
+const LEASE = 'scheduler';
+
+export interface JobSchedulerOptions {
+  executor: Executor;
+  /** This server's identity for the lease. */
+  holder?: string;
+  /** The URL jobs reach this server at (FALAJ_URL), known once it listens. */
+  serverUrl: () => string | undefined;
+  /** SIGTERM → SIGKILL grace for cancels and preemptions. Default 10 s. */
+  graceSeconds?: number;
+  leaseTtlMs?: number;
+  /** Where executors keep attempt files. */
+  workRoot: string;
+  /** A pass that threw (the loop goes on). Default: a line on stderr. */
+  onError?: (err: unknown) => void;
+}
+
+const defaultOnError = (err: unknown) =>
+  process.stderr.write(`falaj scheduler: ${(err as Error).stack ?? String(err)}\n`);
+
+/**
+ * The scheduler loop of one server: under a database lease (so that exactly one server of
+ * several schedules), each pass reconciles admitted and running attempts with the executor,
+ * asks the pure scheduler (src/jobs/scheduler) what to admit and preempt, and applies it,
+ * recording every transition (job_events + audit) and keeping each job's tracking run in step.
+ */
+export class JobScheduler {
+  readonly holder: string;
+  private readonly runs: RunStore;
+  private usage: UsageHistory | undefined;
+  private lastPass: number | undefined;
+  /** Jobs this server asked to stop for preemption (their capacity is freed once they exit). */
+  private readonly preempting = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private passing: Promise<Decision | undefined> | undefined;
+
+  constructor(
+    private readonly svc: Services,
+    private readonly jobs: JobStore,
+    private readonly opts: JobSchedulerOptions,
+  ) {
+    this.holder = opts.holder ?? `server-${newId().slice(0, 12)}`;
+    this.runs = new RunStore(new ExperimentStore(svc.store.dialect));
+  }
+
+  get executor(): Executor {
+    return this.opts.executor;
+  }
+
+  start(intervalMs = 500): void {
+    const loop = async () => {
+      await this.pass().catch((err: unknown) => (this.opts.onError ?? defaultOnError)(err));
+      this.timer = setTimeout(loop, intervalMs);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(loop, 0);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.passing;
+    await releaseLease(this.svc.store.db, LEASE, this.holder).catch(() => {});
+  }
+
+  /** One scheduling pass (serialised); undefined when another server holds the lease. */
+  pass(): Promise<Decision | undefined> {
+    const run = async () => {
+      await this.passing?.catch(() => {});
+      return this.passOnce();
+    };
+    this.passing = run();
+    return this.passing;
+  }
+
+  private async passOnce(): Promise<Decision | undefined> {
+    const { svc } = this;
+    const db = svc.store.db;
+    const now = svc.clock.now();
+    if (!(await acquireLease(db, LEASE, this.holder, now, this.opts.leaseTtlMs ?? 15_000))) return undefined;
+    await this.reconcile();
+
+    const nodes = await this.executor.discover();
+    const active = await db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('state', 'in', ['queued', 'admitted', 'running'])
+      .execute();
+    const projectNames = new Map(
+      (await db.selectFrom('projects').select(['id', 'name']).execute()).map((p) => [p.id, p.name]),
+    );
+    const projectOf = (j: JobRow) => projectNames.get(j.project_id) ?? j.project_id;
+    const running: RunningJob[] = active
+      .filter((j) => j.state !== 'queued')
+      .map((j) => ({
+        id: j.id,
+        queue: j.queue,
+        project: projectOf(j),
+        priority: j.priority,
+        startedAt: Number(j.started_at ?? j.updated_at),
+        placements: placementsOf(j),
+        ...(specOf(j).maxRuntimeSeconds ? { maxRuntimeSeconds: specOf(j).maxRuntimeSeconds as number } : {}),
+        ...(this.preempting.has(j.id) ? { terminating: true } : {}),
+      }));
+    const queued = active.filter(
+      (j) => j.state === 'queued' && (j.not_before === null || Number(j.not_before) <= now),
+    );
+    const pending = queued.map((j) =>
+      pendingJobFromSpec(j.id, projectOf(j), specOf(j), Number(j.created_at)),
+    );
+    const defaultProjects = [
+      ...new Set(active.filter((j) => j.queue === DEFAULT_QUEUE).map(projectOf)),
+    ].sort();
+    const config = schedulerConfig(await storedQueues(db), defaultProjects, nodes);
+    const decision = schedule({
+      now,
+      config,
+      nodes,
+      running,
+      pending,
+      ...(this.usage ? { usage: this.usage } : {}),
+    });
+    this.usage = accrueUsage(
+      this.usage,
+      decision.shares,
+      this.lastPass === undefined ? 0 : (now - this.lastPass) / 1000,
+    );
+    this.lastPass = now;
+
+    const byId = new Map(active.map((j) => [j.id, j]));
+    for (const p of decision.preemptions) {
+      const victim = byId.get(p.jobId);
+      if (!victim?.external_id || this.preempting.has(victim.id)) continue;
+      this.preempting.add(victim.id);
+      await db
+        .updateTable('jobs')
+        .set({ reason: `preempting: ${p.reason}` })
+        .where('id', '=', victim.id)
+        .execute();
+      await this.executor.cancel(victim.external_id, { graceSeconds: this.opts.graceSeconds ?? 10 });
+    }
+    for (const a of decision.admissions) {
+      const job = byId.get(a.jobId);
+      // A job that needs preempted jobs' capacity starts on a later pass, once they have exited.
+      if (!job || a.waitFor.length > 0) continue;
+      await this.launch(job, a.placements);
+    }
+    for (const v of decision.pending) {
+      const job = byId.get(v.jobId);
+      if (!job) continue;
+      if (v.impossible) {
+        await db.transaction().execute(async (tx) => {
+          const done = await this.jobs.transition(tx, job, 'failed', {
+            reason: `cannot run: ${v.reason}`,
+            patch: { ended_at: now },
+          });
+          if (done) await this.endRun(tx, done, 'FAILED');
+        });
+      } else if (job.reason !== v.reason) {
+        await db
+          .updateTable('jobs')
+          .set({ reason: v.reason })
+          .where('id', '=', job.id)
+          .where('state', '=', 'queued')
+          .execute();
+      }
+    }
+    return decision;
+  }
+
+  /** Admits and starts one job; a start that fails is a failed attempt (retried per policy). */
+  private async launch(job: JobRow, placements: Decision['admissions'][number]['placements']): Promise<void> {
+    const { svc } = this;
+    const db = svc.store.db;
+    const spec = specOf(job);
+    const admitted = await db
+      .transaction()
+      .execute((tx) =>
+        this.jobs.transition(tx, job, 'admitted', { patch: { placements: JSON.stringify(placements) } }),
+      );
+    if (!admitted) return;
+    try {
+      const token = await this.mintToken(admitted);
+      const project = await db
+        .selectFrom('projects')
+        .select('name')
+        .where('id', '=', job.project_id)
+        .executeTakeFirstOrThrow();
+      const url = this.opts.serverUrl();
+      const env: Record<string, string> = {
+        ...(url ? { FALAJ_URL: url } : {}),
+        FALAJ_TOKEN: token,
+        FALAJ_PROJECT: project.name,
+        FALAJ_JOB_ID: job.id,
+        FALAJ_ATTEMPT: String(admitted.attempt),
+        ...(admitted.run_id ? { FALAJ_RUN_ID: admitted.run_id } : {}),
+      };
+      const { externalId } = await this.executor.start({
+        jobId: job.id,
+        attempt: admitted.attempt,
+        spec,
+        placements,
+        env,
+        workDir: `${this.opts.workRoot}/${job.id}/${admitted.attempt}`,
+      });
+      await db.transaction().execute((tx) =>
+        this.jobs.transition(tx, admitted, 'running', {
+          patch: { external_id: externalId, executor: this.executor.kind, started_at: svc.clock.now() },
+        }),
+      );
+    } catch (err) {
+      await this.attemptEnded(admitted, {
+        state: 'failed',
+        reason: `could not start: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  /** Polls every attempt this executor holds and records the ones that ended. */
+  private async reconcile(): Promise<void> {
+    const rows = await this.svc.store.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('state', 'in', ['admitted', 'running'])
+      .where('executor', '=', this.executor.kind)
+      .where('external_id', 'is not', null)
+      .execute();
+    for (const job of rows) {
+      let status: AttemptStatus;
+      try {
+        status = await this.executor.status(job.external_id as string);
+      } catch (err) {
+        status = { state: 'lost', reason: `the executor no longer knows it: ${(err as Error).message}` };
+      }
+      if (status.state === 'pending' || status.state === 'running') continue;
+      await this.attemptEnded(job, status);
+    }
+  }
+
+  /** An attempt ended: success, a user's cancel, a preemption (back to the queue), or a failure (retry or fail). */
+  private async attemptEnded(job: JobRow, status: AttemptStatus): Promise<void> {
+    const { svc } = this;
+    const now = svc.clock.now();
+    const spec = specOf(job);
+    const ended = { ended_at: now, exit_code: status.exitCode ?? null, placements: null };
+    await svc.store.db.transaction().execute(async (tx) => {
+      await this.revokeToken(tx, job);
+      if (status.state === 'succeeded') {
+        const done = await this.jobs.transition(tx, job, 'succeeded', {
+          reason: status.reason ?? 'exit code 0',
+          patch: ended,
+        });
+        if (done) await this.endRun(tx, done, 'FINISHED');
+        return;
+      }
+      if (this.preempting.delete(job.id)) {
+        const p = await this.jobs.transition(tx, job, 'preempted', {
+          reason: job.reason ?? 'preempted',
+          patch: ended,
+        });
+        if (p)
+          await this.jobs.transition(tx, p, 'queued', {
+            reason: 'requeued after preemption (resumes from its last checkpoint)',
+            patch: { attempt: p.attempt + 1, external_id: null, started_at: null, ended_at: null },
+          });
+        return;
+      }
+      // A cancel asked through Falaj, or one done outside it (scancel by hand): cancelled, not failed.
+      if (job.cancel_requested_at !== null || status.state === 'cancelled') {
+        const c = await this.jobs.transition(tx, job, 'cancelled', {
+          reason: status.reason ?? 'cancelled',
+          patch: ended,
+        });
+        if (c) await this.endRun(tx, c, 'KILLED');
+        return;
+      }
+      const reason = status.reason ?? status.state;
+      const max = spec.retry?.maxAttempts ?? 1;
+      if (job.attempt < max) {
+        const wait = (spec.retry?.backoffSeconds ?? 10) * 2 ** (job.attempt - 1) * 1000;
+        await this.jobs.transition(tx, job, 'queued', {
+          reason: `attempt ${job.attempt} of ${max} failed (${reason}); retrying`,
+          patch: {
+            attempt: job.attempt + 1,
+            external_id: null,
+            started_at: null,
+            placements: null,
+            not_before: now + wait,
+            exit_code: status.exitCode ?? null,
+          },
+        });
+        return;
+      }
+      const f = await this.jobs.transition(tx, job, 'failed', { reason, patch: ended });
+      if (f) await this.endRun(tx, f, 'FAILED');
+    });
+  }
+
+  private async endRun(
+    tx: Parameters<JobStore['get']>[0],
+    job: JobRow,
+    status: 'FINISHED' | 'FAILED' | 'KILLED',
+  ): Promise<void> {
+    if (!job.run_id) return;
+    const run = await tx
+      .selectFrom('runs')
+      .select(['status', 'lifecycle_stage'])
+      .where('id', '=', job.run_id)
+      .executeTakeFirst();
+    // The script may have ended its run itself; a deleted run is left as it is.
+    if (!run || run.lifecycle_stage !== 'active' || run.status !== 'RUNNING') return;
+    await this.runs.update(tx, job.project_id, job.run_id, { status, endTime: this.svc.clock.now() });
+  }
+
+  /** A project token for this attempt, as the submitter (capped by their role), until the time limit. */
+  private async mintToken(job: JobRow): Promise<string> {
+    const db = this.svc.store.db;
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', job.submitted_by)
+      .executeTakeFirstOrThrow();
+    const token = newSecretToken(API_TOKEN_PREFIX);
+    const now = this.svc.clock.now();
+    const runtime = specOf(job).maxRuntimeSeconds ?? 7 * 24 * 3600;
+    await db
+      .insertInto('api_tokens')
+      .values({
+        id: newId(),
+        name: `job:${job.id}#${job.attempt}`,
+        token_hash: sha256Hex(token),
+        user_id: user.id,
+        project_id: job.project_id,
+        role: 'editor',
+        created_at: now,
+        expires_at: now + (runtime + 3600) * 1000,
+        revoked_at: null,
+        last_used_at: null,
+      })
+      .execute();
+    return token;
+  }
+
+  private async revokeToken(tx: Parameters<JobStore['get']>[0], job: JobRow): Promise<void> {
+    await tx
+      .updateTable('api_tokens')
+      .set({ revoked_at: this.svc.clock.now() })
+      .where('name', '=', `job:${job.id}#${job.attempt}`)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+}

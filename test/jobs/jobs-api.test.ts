@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobScheduler } from '../../src/jobs/job-routes.js';
+import { DIALECTS } from '../support/dialects.js';
+import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
+
+// Jobs through the API on the local executor: submit, schedule passes, the process runs, its
+// state, logs, tracking run and transitions follow. Passes are driven by the test (no timer);
+// waiting for a process to end polls with a generous deadline, never a fixed sleep.
+const NODE = process.execPath;
+
+describe.each(DIALECTS)('jobs on %s', (dialect) => {
+  let x: TrackingTest;
+  beforeAll(async () => {
+    x = await setupTracking(dialect);
+  });
+  afterAll(() => x.close());
+
+  const submit = (spec: unknown, token = x.alpha) =>
+    x.t.request('POST', '/api/v1/projects/alpha/jobs', { token, body: { spec } });
+  const show = async (id: string) =>
+    (await x.t.request('GET', `/api/v1/projects/alpha/jobs/${id}`, { token: x.alpha })).json();
+  async function until(id: string, states: string[]): Promise<Record<string, unknown> & { state: string }> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await jobScheduler(x.t.svc)!.pass();
+      const job = await show(id);
+      if (states.includes(job.state)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} (${job.reason})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('runs a command to success: env, logs, transitions and its tracking run', async () => {
+    const res = await submit({
+      name: 'hello',
+      command: [
+        NODE,
+        '-e',
+        "console.log('hi from', process.env.FALAJ_JOB_ID, process.env.FALAJ_RUN_ID ? 'with run' : 'no run'); console.error('to stderr')",
+      ],
+      resources: { cpu: 0.5, memory: '64Mi' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const job = res.json();
+    expect(job).toMatchObject({ state: 'queued', attempt: 1, queue: 'default' });
+    const done = await until(job.id, ['succeeded', 'failed']);
+    expect(done.state, String(done.reason)).toBe('succeeded');
+    expect((done.events as { to: string }[]).map((e) => e.to)).toEqual([
+      'queued',
+      'admitted',
+      'running',
+      'succeeded',
+    ]);
+    const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, { token: x.viewer });
+    expect(logs.body).toContain(`hi from ${job.id} with run`);
+    expect(logs.body).toContain('to stderr');
+    const run = (await x.ml('GET', 'runs/get', { query: { run_id: job.runId } })).json().run;
+    expect(run.info.status).toBe('FINISHED');
+  });
+
+  it('retries a failing attempt per policy, then fails with the exit code; a missing program fails clearly', async () => {
+    const job = (
+      await submit({ command: [NODE, '-e', 'process.exit(3)'], retry: { maxAttempts: 2, backoffSeconds: 0 } })
+    ).json();
+    const failed = await until(job.id, ['failed', 'succeeded']);
+    expect(failed).toMatchObject({ state: 'failed', attempt: 2, exitCode: 3 });
+    expect((failed.events as { to: string }[]).map((e) => e.to)).toEqual([
+      'queued',
+      'admitted',
+      'running',
+      'queued',
+      'admitted',
+      'running',
+      'failed',
+    ]);
+    const missing = (await submit({ command: ['/nonexistent/program-xyz'] })).json();
+    const m = await until(missing.id, ['failed', 'succeeded']);
+    expect(m.state).toBe('failed');
+    expect(String(m.reason)).toMatch(/program-xyz|ENOENT|not found/i);
+  });
+
+  it('cancels a running job (its run KILLED) and a queued one', async () => {
+    const job = (await submit({ command: [NODE, '-e', 'setInterval(() => {}, 1000)'] })).json();
+    await until(job.id, ['running']);
+    const cancel = await x.t.request('POST', `/api/v1/projects/alpha/jobs/${job.id}/cancel`, {
+      token: x.alpha,
+    });
+    expect(cancel.statusCode, cancel.body).toBe(200);
+    const ended = await until(job.id, ['cancelled', 'failed', 'succeeded']);
+    expect(ended.state).toBe('cancelled');
+    expect((await x.ml('GET', 'runs/get', { query: { run_id: job.runId } })).json().run.info.status).toBe(
+      'KILLED',
+    );
+    const again = await x.t.request('POST', `/api/v1/projects/alpha/jobs/${job.id}/cancel`, {
+      token: x.alpha,
+    });
+    expect(again.json().error.code).toBe('FALAJ_CONFLICT');
+  });
+
+  it('fails a job no node can ever fit, with the reason; keeps over-quota jobs queued with one', async () => {
+    const huge = (await submit({ command: [NODE, '-e', ''], resources: { cpu: 4096 } })).json();
+    const f = await until(huge.id, ['failed']);
+    expect(String(f.reason)).toMatch(/^cannot run/);
+
+    const queue = await x.t.request('PUT', '/api/v1/queues/small', {
+      token: x.t.adminToken,
+      body: {
+        projects: [
+          { project: 'alpha', cpu: { nominal: 1, borrowingLimit: 0 }, memory: { nominal: 2 ** 34 } },
+        ],
+      },
+    });
+    expect(queue.statusCode, queue.body).toBe(200);
+    const sleeper = [NODE, '-e', 'setTimeout(() => {}, 60000)'];
+    const first = (
+      await submit({ command: sleeper, queue: 'small', resources: { cpu: 1, memory: '64Mi' } })
+    ).json();
+    const second = (
+      await submit({ command: sleeper, queue: 'small', resources: { cpu: 1, memory: '64Mi' } })
+    ).json();
+    // Both were submitted at the same (manual-clock) instant: either may go first.
+    const deadline = Date.now() + 30_000;
+    let states: { state: string; reason: string }[] = [];
+    while (Date.now() < deadline) {
+      await jobScheduler(x.t.svc)!.pass();
+      states = [await show(first.id), await show(second.id)];
+      if (states.some((j) => j.state === 'running')) break;
+    }
+    const waiting = states.find((j) => j.state === 'queued');
+    expect(states.filter((j) => j.state === 'running')).toHaveLength(1);
+    expect(String(waiting?.reason)).toMatch(/quota/i);
+    for (const id of [first.id, second.id])
+      await x.t.request('POST', `/api/v1/projects/alpha/jobs/${id}/cancel`, { token: x.alpha });
+    await until(first.id, ['cancelled']);
+    await until(second.id, ['cancelled']);
+  });
+
+  it('refuses bad specs with the field named, unknown queues, and viewers', async () => {
+    const neg = await submit({ command: ['true'], resources: { cpu: -1 } });
+    expect(neg.json().error).toMatchObject({
+      code: 'FALAJ_INVALID_ARGUMENT',
+      details: { field: 'resources.cpu' },
+    });
+    expect((await submit({ command: [] })).json().error.details.field).toBe('command');
+    expect((await submit({ command: ['true'], queue: 'nope' })).json().error.details.field).toBe('queue');
+    expect((await submit({ command: ['true'], env: { FALAJ_TOKEN: 'x' } })).json().error.details.field).toBe(
+      'env.FALAJ_TOKEN',
+    );
+    expect((await submit({ command: ['true'] }, x.viewer)).statusCode).toBe(403);
+    const badQueue = await x.t.request('PUT', '/api/v1/queues/q2', {
+      token: x.t.adminToken,
+      body: { projects: [{ project: 'alpha', cpu: { nominal: -1 } }] },
+    });
+    expect(badQueue.json().error.code).toBe('FALAJ_INVALID_ARGUMENT');
+    expect(
+      (await x.t.request('PUT', '/api/v1/queues/q3', { token: x.alpha, body: { projects: [] } })).statusCode,
+    ).toBe(403);
+  });
+});
