@@ -1,3 +1,5 @@
-// The package entry: `import { Falaj } from 'falaj'`. The server and CLI are reached through
-// `bin/falaj.js`; what is exported here is the client SDK.
+// The package entry: `import { Falaj } from 'falaj'` (the client SDK) and the built-in training
+// engine (`runTraining`, `trainGbdt`, `exportOnnx`, ...). The server and CLI are reached through
+// `bin/falaj.js`.
 export * from './sdk/index.js';
+export * from './training/index.js';

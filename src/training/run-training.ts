@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { FalajError } from '../core/errors.js';
 import type { Predictor, Task } from './estimator.js';
 import { type TrainingData, takeData } from './frame.js';
@@ -121,6 +124,25 @@ async function fitModel(
   return trainLinearModel(train, params as never);
 }
 
+/**
+ * Trials at once: gradient-boosted trees use every core themselves on large data (histograms
+ * on worker threads), so trials run one at a time there; below that size, and for linear
+ * models, trials run side by side. A study is reproducible for a given parallelism.
+ */
+function trialParallelism(req: TrainRequest, rows: number): number {
+  const cores = availableParallelism();
+  if (req.model === undefined || req.model === 'gbdt') return rows >= 50_000 ? 1 : Math.min(cores, 4);
+  return Math.min(cores, 4);
+}
+
+function oofCsv(oof: Float64Array, header: readonly string[]): string {
+  const k = header.length;
+  const lines = [['row', ...header].join(',')];
+  for (let i = 0; i * k < oof.length; i++)
+    lines.push([i, ...Array.from(oof.subarray(i * k, i * k + k))].join(','));
+  return `${lines.join('\n')}\n`;
+}
+
 /** The loss tuning minimises (the trainers' own validation loss: log loss or squared error). */
 function validationLoss(task: Task, data: TrainingData, model: Predictor): number {
   const m = scalarMetrics(evaluate(task, data.target, model.predict(data.features), data.weights));
@@ -169,6 +191,7 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
       sampler: req.sampler ?? 'tpe',
       pruner: req.pruner ?? 'none',
       seed,
+      parallelism: trialParallelism(req, n),
     });
     let done = 0;
     // Boosting rounds early stopping kept, per trial: part of what a trial found.
@@ -236,6 +259,7 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
 
   let metrics: Record<string, number>;
   let validation: TrainResult['validation'];
+  let oof: Float64Array | undefined;
   if (req.cv && req.cv > 1) {
     const k = req.cv;
     const cv = await crossValidate({
@@ -247,6 +271,7 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
     });
     metrics = cv.mean;
     validation = { kind: 'cv', k, std: cv.std, folds: cv.folds.map((f) => scalarMetrics(f.metrics)) };
+    oof = cv.oof;
   } else {
     const fraction = req.holdout ?? 0.2;
     const split = holdoutSplit({
@@ -294,6 +319,12 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
     const onnx = exportOnnx(final);
     const info = { metrics: result.metrics, validation, ...(tuning ? { tuning } : {}) };
     await saveModel(req.out, final, { info, onnx });
+    // Out-of-fold predictions, kept for later evaluation (calibration, fairness, error analysis).
+    if (oof)
+      await writeFile(
+        path.join(req.out, 'oof.csv'),
+        oofCsv(oof, final.task === 'regression' ? ['prediction'] : final.classes.map((c) => `p_${c}`)),
+      );
     result.modelPath = req.out;
     result.onnxPath = `${req.out}/model.onnx`;
   }

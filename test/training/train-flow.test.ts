@@ -28,7 +28,13 @@ describe('runTraining', () => {
     // The signal is strong and non-linear: well above chance, below a perfect (leaky) score.
     expect(first.metrics.auc).toBeGreaterThan(0.85);
     expect(first.metrics.auc).toBeLessThan(0.99);
-    for (const f of ['model.json', 'arrays.bin', 'model.onnx'])
+    // Out-of-fold predictions: one row per data row, probabilities summing to 1.
+    const oof = readFileSync(path.join(a, 'oof.csv'), 'utf8').trim().split('\n');
+    expect(oof[0]).toBe('row,p_<=50K,p_>50K');
+    expect(oof).toHaveLength(3001);
+    const [, p0, p1] = (oof[1] as string).split(',').map(Number);
+    expect((p0 as number) + (p1 as number)).toBeCloseTo(1, 12);
+    for (const f of ['model.json', 'arrays.bin', 'model.onnx', 'oof.csv'])
       expect(readFileSync(path.join(a, f)).equals(readFileSync(path.join(b, f))), f).toBe(true);
 
     const { model, manifest } = await loadModel(a);
