@@ -3,6 +3,7 @@ import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerExperimentCommands } from './commands/experiments.js';
+import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerDataCommands(program);
   registerTrainCommands(program);
+  registerJobCommands(program);
   return program;
 }
 

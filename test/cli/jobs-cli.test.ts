@@ -1,0 +1,102 @@
+// `falaj jobs` and `falaj queues` against a real server whose scheduler loop runs the jobs on
+// this machine (the local executor), as a new user would try them.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../support/dialects.js';
+import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+
+let sb: Sandbox;
+let server: ServerProcess;
+let env: Record<string, string>;
+
+function falaj(args: string[], input = '') {
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+function ok(args: string[]) {
+  const r = falaj(args);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
+  return r.stdout;
+}
+async function until(id: string, states: string[]) {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const job = JSON.parse(ok(['jobs', 'show', id, '--json']));
+    if (states.includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} (${job.reason})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('sqlite');
+  server = await startServerProcess({ dataDir: sb.dataDir });
+  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
+  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
+  ok(['projects', 'create', 'ml']);
+});
+afterAll(async () => {
+  server?.kill('SIGKILL');
+  await server?.exited;
+  await sb?.dispose();
+});
+
+describe('falaj jobs', () => {
+  it('submits a command, which logs to its own tracking run through the server it was given', async () => {
+    // The job's process gets FALAJ_URL/FALAJ_TOKEN/FALAJ_RUN_ID: it logs a metric with the CLI.
+    const script = path.join(sb.dataDir, 'job.mjs');
+    writeFileSync(
+      script,
+      `import { spawnSync } from 'node:child_process';
+const r = spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'runs', 'log', process.env.FALAJ_RUN_ID, '--metric', 'loss=0.25'], { encoding: 'utf8' });
+console.log('logged', r.status, r.stderr);
+process.exit(r.status ?? 1);`,
+    );
+    const job = ok(['jobs', 'submit', '--', process.execPath, script]).trim();
+    const done = await until(job, ['succeeded', 'failed']);
+    expect(done.state, ok(['jobs', 'logs', job])).toBe('succeeded');
+    expect(ok(['jobs', 'logs', job])).toContain('logged 0');
+    const run = JSON.parse(ok(['runs', 'show', done.runId, '--json']));
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.metrics).toContainEqual(expect.objectContaining({ key: 'loss', value: 0.25 }));
+  });
+
+  it('submits a YAML spec, lists jobs, cancels a sleeper, follows logs to the end', async () => {
+    const spec = path.join(sb.dataDir, 'sleep.yaml');
+    writeFileSync(
+      spec,
+      `name: sleeper\ncommand: [${JSON.stringify(process.execPath)}, "-e", "console.log('started'); setInterval(() => {}, 1000)"]\nresources:\n  cpu: 0.5\n  memory: 64Mi\n`,
+    );
+    const id = ok(['jobs', 'submit', spec]).trim();
+    await until(id, ['running']);
+    const list = JSON.parse(ok(['jobs', 'list', '--json'])) as { id: string; name: string }[];
+    expect(list.find((j) => j.id === id)?.name).toBe('sleeper');
+    ok(['jobs', 'cancel', id]);
+    const ended = await until(id, ['cancelled', 'failed']);
+    expect(ended.state).toBe('cancelled');
+    expect(ok(['jobs', 'logs', id, '--follow'])).toContain('started');
+    const bad = falaj(['jobs', 'submit', '--json', '--cpu', '-2', '--', 'true']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).error.code).toBe('FALAJ_INVALID_ARGUMENT');
+  });
+
+  it('sets and lists queues (owner)', () => {
+    const cfg = path.join(sb.dataDir, 'gpu.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        projects: [{ project: 'ml', weight: 2, cpu: { nominal: 4 }, gpus: { h100: { nominal: 8 } } }],
+      }),
+    );
+    ok(['queues', 'set', 'gpu', cfg]);
+    const queues = JSON.parse(ok(['queues', 'list', '--json'])) as { name: string }[];
+    expect(queues.map((q) => q.name)).toContain('gpu');
+  });
+});
