@@ -6,6 +6,7 @@ import Fastify, { LogController } from 'fastify';
 import { artifactRoutes } from '../artifacts/artifact-routes.js';
 import type { Logger } from '../core/logger.js';
 import { dataRoutes } from '../data/data-routes.js';
+import { installJobMetrics } from '../jobs/job-metrics.js';
 import { jobRoutes } from '../jobs/job-routes.js';
 import { projectRoutes } from '../projects/project-routes.js';
 import { auditRoutes } from '../security/audit-routes.js';
@@ -97,6 +98,7 @@ export async function buildApp(
   await trackingV1Routes(app, svc);
   await trainingRoutes(app, svc);
   await jobRoutes(app, svc);
+  installJobMetrics(svc, metrics);
   await dataRoutes(app, svc);
 
   return Object.assign(app, { falajRoutes: routes });

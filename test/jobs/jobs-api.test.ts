@@ -135,6 +135,14 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     await until(second.id, ['cancelled']);
   });
 
+  it('exposes queued and running demand per queue on /metrics', async () => {
+    const job = (await submit({ command: [NODE, '-e', ''], resources: { cpu: 1, gpu: 2, gpuType: 'h100' } })).json();
+    const metrics = (await x.t.request('GET', '/metrics')).body;
+    expect(metrics).toMatch(/falaj_queue_pending_gpus\{queue="default",gpu_type="h100"\} 2/);
+    expect(metrics).toMatch(/falaj_queue_pending_jobs\{queue="default"\} [1-9]/);
+    await x.t.request('POST', `/api/v1/projects/alpha/jobs/${job.id}/cancel`, { token: x.alpha });
+  });
+
   it('refuses bad specs with the field named, unknown queues, and viewers', async () => {
     const neg = await submit({ command: ['true'], resources: { cpu: -1 } });
     expect(neg.json().error).toMatchObject({
