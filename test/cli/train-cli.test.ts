@@ -99,6 +99,45 @@ describe('falaj train and predict', () => {
     expect(lines).toHaveLength(2001);
   });
 
+  it('--submit runs the same training as a job that logs into the job’s run', async () => {
+    const res = falaj([
+      'train',
+      '--data',
+      csv,
+      '--target',
+      'income',
+      '--params',
+      '{"nRounds":10}',
+      '--submit',
+      '--json',
+    ]);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const job = JSON.parse(res.stdout) as { id: string; runId: string };
+    const deadline = Date.now() + 90_000;
+    let state = '';
+    let reason = '';
+    while (Date.now() < deadline) {
+      const shown = JSON.parse(falaj(['jobs', 'show', job.id, '--json']).stdout);
+      state = shown.state;
+      reason = shown.reason;
+      if (['succeeded', 'failed', 'cancelled'].includes(state)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(state, `${reason}\n${falaj(['jobs', 'logs', job.id]).stdout}`).toBe('succeeded');
+    const run = JSON.parse(falaj(['runs', 'show', job.runId, '--json']).stdout);
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.metrics.map((m: { key: string }) => m.key)).toContain('auc');
+    const files = falaj([
+      'artifacts',
+      'list',
+      'ml',
+      '--prefix',
+      `runs/${job.runId}/artifacts/model/`,
+      '--json',
+    ]);
+    expect(files.stdout).toContain('model.onnx');
+  });
+
   it('answers bad input with a stable code and exit 1', () => {
     const missing = falaj(['train', '--data', csv, '--target', 'nope', '--json']);
     expect(missing.code).toBe(1);

@@ -1,4 +1,6 @@
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { FalajError } from '../../core/errors.js';
@@ -11,6 +13,9 @@ import { runTraining, type TrainObserver, type TrainRequest } from '../../traini
 import type { ModelChoice } from '../../training/tuning-defaults.js';
 import { FalajClient } from '../client.js';
 import { reportError } from '../remote.js';
+
+/** bin/falaj.js, from dist/cli/commands/ or src/cli/commands/ alike. */
+const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/falaj.js');
 
 function parseNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -110,6 +115,63 @@ async function tracker(
   return { run, observer, falaj };
 }
 
+// Options that describe the training itself, passed on to the job's own `falaj train`.
+const PASS_ON = [
+  'data',
+  'target',
+  'model',
+  'features',
+  'exclude',
+  'weight',
+  'cv',
+  'holdout',
+  'tune',
+  'sampler',
+  'pruner',
+  'space',
+  'params',
+  'seed',
+  'threads',
+  'runName',
+] as const;
+
+/**
+ * `falaj train --submit`: the same command as a job (the local executor runs it on the
+ * server's machine, so --data must be a path there). The job's `falaj train` attaches to the
+ * job's run through FALAJ_RUN_ID and logs params, metrics, trials and the model into it.
+ */
+async function submitTraining(
+  opts: Record<string, string | undefined>,
+): Promise<{ id: string; runId: string }> {
+  const client = new FalajClient(opts);
+  if (!client.project)
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      '--submit needs a project: pass --project or set FALAJ_PROJECT',
+      {
+        parameter: 'project',
+      },
+    );
+  const args: string[] = [];
+  for (const key of PASS_ON) {
+    const value = opts[key];
+    if (value === undefined) continue;
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    args.push(flag, key === 'data' ? path.resolve(value) : value);
+  }
+  const threads = opts.threads ? Number(opts.threads) : 2;
+  const spec = {
+    name: opts.runName ?? `train-${opts.model ?? 'gbdt'}`,
+    command: [process.execPath, CLI_SCRIPT, 'train', ...args, '--out', 'model', '--json'],
+    queue: opts.queue ?? 'default',
+    resources: { cpu: threads, memory: '4Gi' },
+  };
+  return client.post(`/api/v1/projects/${encodeURIComponent(client.project)}/jobs`, {
+    spec,
+    ...(opts.experiment ? { experiment: opts.experiment } : {}),
+  });
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -140,9 +202,21 @@ export function registerTrainCommands(program: Command): void {
     .option('--url <url>', 'server URL for tracking (default: FALAJ_URL or the login file)')
     .option('--token <token>', 'API token for tracking (default: FALAJ_TOKEN or the login file)')
     .option('--project <name>', 'project for tracking (default: FALAJ_PROJECT or the token’s own)')
+    .option('--submit', 'run the training as a job on the server (it logs into the job’s tracking run)')
+    .option('--queue <queue>', 'queue for --submit (default "default")')
     .option('--json', 'print one JSON document')
     .action(async (opts: Record<string, string | undefined>) => {
       const json = opts.json !== undefined;
+      if (opts.submit !== undefined) {
+        try {
+          const job = await submitTraining(opts);
+          if (json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+          else process.stdout.write(`${job.id}\n`);
+        } catch (err) {
+          reportError(err, json);
+        }
+        return;
+      }
       let tracked: Awaited<ReturnType<typeof tracker>>;
       const bar = progressBar(!json);
       try {
