@@ -135,8 +135,65 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     await until(second.id, ['cancelled']);
   });
 
+  it('reclaims lent quota by preemption: the borrower is stopped and requeued, the owner runs', async () => {
+    const cpus = (await jobScheduler(x.t.svc)!.executor.discover()).reduce((a, n) => a + n.cpu, 0);
+    const half = Math.floor(cpus / 2);
+    const put = await x.t.request('PUT', '/api/v1/queues/shared', {
+      token: x.t.adminToken,
+      body: {
+        projects: [
+          { project: 'alpha', cpu: { nominal: half }, memory: { nominal: 2 ** 36 } },
+          { project: 'beta', cpu: { nominal: cpus - half }, memory: { nominal: 2 ** 36 } },
+        ],
+      },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const sleeper = {
+      command: [NODE, '-e', 'setInterval(() => {}, 1000)'],
+      queue: 'shared',
+      resources: { cpu: half, memory: '64Mi' },
+    };
+    const borrowers = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await x.t.request('POST', '/api/v1/projects/beta/jobs', {
+        token: x.beta,
+        body: { spec: { ...sleeper, resources: { cpu: cpus / 2, memory: '64Mi' } } },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      borrowers.push(r.json().id as string);
+    }
+    const showBeta = async (id: string) =>
+      (await x.t.request('GET', `/api/v1/projects/beta/jobs/${id}`, { token: x.beta })).json();
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      await jobScheduler(x.t.svc)!.pass();
+      if ((await Promise.all(borrowers.map(showBeta))).every((j) => j.state === 'running')) break;
+    }
+    const owner = (await submit(sleeper)).json();
+    const running = await until(owner.id, ['running']);
+    expect(running.state).toBe('running');
+    const victims = (await Promise.all(borrowers.map(showBeta))).filter((j) =>
+      (j.events as { to: string }[]).some((e) => e.to === 'preempted'),
+    );
+    expect(victims).toHaveLength(1);
+    const v = victims[0];
+    const to = (v.events as { to: string }[]).map((e) => e.to);
+    // running → preempted → queued (a new attempt), possibly admitted again since.
+    expect(to.slice(to.indexOf('preempted'), to.indexOf('preempted') + 2)).toEqual(['preempted', 'queued']);
+    expect(v.attempt).toBe(2);
+    expect(
+      String((v.events as { to: string; reason: string }[]).find((e) => e.to === 'preempted')?.reason),
+    ).toMatch(/reclaim/);
+    for (const id of borrowers)
+      await x.t.request('POST', `/api/v1/projects/beta/jobs/${id}/cancel`, { token: x.beta });
+    await x.t.request('POST', `/api/v1/projects/alpha/jobs/${owner.id}/cancel`, { token: x.alpha });
+    await until(owner.id, ['cancelled']);
+  });
+
   it('exposes queued and running demand per queue on /metrics', async () => {
-    const job = (await submit({ command: [NODE, '-e', ''], resources: { cpu: 1, gpu: 2, gpuType: 'h100' } })).json();
+    const job = (
+      await submit({ command: [NODE, '-e', ''], resources: { cpu: 1, gpu: 2, gpuType: 'h100' } })
+    ).json();
     const metrics = (await x.t.request('GET', '/metrics')).body;
     expect(metrics).toMatch(/falaj_queue_pending_gpus\{queue="default",gpu_type="h100"\} 2/);
     expect(metrics).toMatch(/falaj_queue_pending_jobs\{queue="default"\} [1-9]/);

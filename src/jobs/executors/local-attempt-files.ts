@@ -1,0 +1,83 @@
+// Where the local executor keeps what it knows about an attempt, so that a new executor
+// instance (after a server restart) finds it again by externalId:
+//   <stateDir>/<externalId>.json  the record: workDir, wrapper pid (= process group id), its
+//                                 start time and the boot id (so a reused pid is not taken for it)
+//   <workDir>/output.log          stdout and stderr, interleaved as written
+//   <workDir>/exit.json           how it ended, written by the wrapper
+//   <workDir>/cancel.json         written before Falaj signals it, so its end reads as cancelled
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { FalajError } from '../../core/errors.js';
+import type { WrapperExit } from './local-wrapper.js';
+
+export interface LocalAttemptRecord {
+  readonly version: 1;
+  readonly externalId: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly workDir: string;
+  /** The wrapper's pid, which is also the process group id of everything the attempt runs. */
+  readonly pid: number;
+  readonly startTime: string | undefined;
+  readonly bootId: string;
+  readonly startedAt: string;
+}
+
+export interface CancelRequest {
+  readonly requestedAt: string;
+  readonly graceSeconds: number;
+}
+
+export const attemptFiles = (workDir: string) => ({
+  log: path.join(workDir, 'output.log'),
+  exit: path.join(workDir, 'exit.json'),
+  cancel: path.join(workDir, 'cancel.json'),
+  plan: path.join(workDir, 'plan.json'),
+  wrapper: path.join(workDir, 'falaj-wrapper.cjs'),
+});
+
+const EXTERNAL_ID = /^[A-Za-z0-9_-]{1,128}\.\d{1,9}\.\d{1,10}$/;
+
+export function localExternalId(jobId: string, attempt: number, pid: number): string {
+  return `${jobId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128)}.${attempt}.${pid}`;
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function recordPath(stateDir: string, externalId: string): string {
+  if (!EXTERNAL_ID.test(externalId)) {
+    throw new FalajError('FALAJ_INVALID_ARGUMENT', `'${externalId}' is not a local executor attempt id`, {
+      externalId,
+    });
+  }
+  return path.join(stateDir, `${externalId}.json`);
+}
+
+export function readRecord(stateDir: string, externalId: string): LocalAttemptRecord {
+  const record = readJson<LocalAttemptRecord>(recordPath(stateDir, externalId));
+  if (!record) {
+    throw new FalajError('FALAJ_NOT_FOUND', `the local executor knows no attempt '${externalId}'`, {
+      kind: 'attempt',
+      id: externalId,
+    });
+  }
+  return record;
+}
+
+export const readExit = (workDir: string): WrapperExit | undefined => readJson(attemptFiles(workDir).exit);
+export const readCancel = (workDir: string): CancelRequest | undefined =>
+  readJson(attemptFiles(workDir).cancel);

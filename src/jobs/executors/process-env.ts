@@ -1,0 +1,53 @@
+// The environment an attempt's processes get. Jobs do not inherit the server's environment
+// (it may hold database URLs and keys): only a short list of harmless variables (PATH, HOME,
+// locale) is passed through, then the spec's env, then the launch request's (FALAJ_*, secrets).
+import { FalajError } from '../../core/errors.js';
+import type { LaunchRequest } from '../types.js';
+
+/** Variables taken from the server's own environment when present. */
+export const DEFAULT_INHERITED_ENV: readonly string[] = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'LD_LIBRARY_PATH',
+];
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function assertEnvName(name: string): void {
+  if (!ENV_NAME.test(name)) {
+    throw new FalajError('FALAJ_INVALID_ARGUMENT', `'${name}' is not a valid environment variable name`, {
+      name,
+    });
+  }
+}
+
+/** Inherited variables, then spec.env, then req.env; every name checked. */
+export function buildProcessEnv(
+  req: LaunchRequest,
+  inherit: readonly string[] = DEFAULT_INHERITED_ENV,
+  source: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of inherit) {
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const layer of [req.spec.env ?? {}, req.env]) {
+    for (const [name, value] of Object.entries(layer)) {
+      assertEnvName(name);
+      env[name] = value;
+    }
+  }
+  return env;
+}
+
+/** CUDA_VISIBLE_DEVICES for a placement's GPUs: "" (none visible) when it has none, so a CPU job cannot take a GPU. */
+export function cudaVisibleDevices(gpus: readonly number[]): string {
+  return gpus.join(',');
+}
