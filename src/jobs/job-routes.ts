@@ -103,6 +103,12 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
             field: 'secrets',
           },
         );
+      if (spec.code && 'artifact' in spec.code)
+        throw new FalajError(
+          'FALAJ_INVALID_ARGUMENT',
+          'job spec: code snapshots from artifacts are not available yet; use code: {path} on the executing machine',
+          { field: 'code' },
+        );
       await assertQueueExists(svc.store.db, spec.queue);
       const experiment = req.body.experiment ?? 'jobs';
       const job = await audited(

@@ -190,7 +190,12 @@ export class JobScheduler {
   private async launch(job: JobRow, placements: Decision['admissions'][number]['placements']): Promise<void> {
     const { svc } = this;
     const db = svc.store.db;
-    const spec = specOf(job);
+    const stored = specOf(job);
+    // code: {path} is where the job's files are: its working directory unless one is given.
+    const spec =
+      stored.code && 'path' in stored.code && !stored.workdir
+        ? { ...stored, workdir: stored.code.path }
+        : stored;
     const admitted = await db
       .transaction()
       .execute((tx) =>
@@ -326,7 +331,7 @@ export class JobScheduler {
       .where('id', '=', job.run_id)
       .executeTakeFirst();
     // The script may have ended its run itself; a deleted run is left as it is.
-    if (!run || run.lifecycle_stage !== 'active' || run.status !== 'RUNNING') return;
+    if (run?.lifecycle_stage !== 'active' || run.status !== 'RUNNING') return;
     await this.runs.update(tx, job.project_id, job.run_id, { status, endTime: this.svc.clock.now() });
   }
 

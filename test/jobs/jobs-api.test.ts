@@ -30,6 +30,16 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     }
   }
 
+  it('runs in code.path when no workdir is given', async () => {
+    const dir = x.t.svc.config.dataDir;
+    const job = (
+      await submit({ command: [NODE, '-e', 'console.log(process.cwd())'], code: { path: dir } })
+    ).json();
+    expect((await until(job.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, { token: x.alpha });
+    expect(logs.body.trim()).toBe(dir);
+  });
+
   it('runs a command to success: env, logs, transitions and its tracking run', async () => {
     const res = await submit({
       name: 'hello',
@@ -212,6 +222,9 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
       'env.FALAJ_TOKEN',
     );
     expect((await submit({ command: ['true'] }, x.viewer)).statusCode).toBe(403);
+    expect(
+      (await submit({ command: ['true'], code: { artifact: 'code.tar' } })).json().error.details.field,
+    ).toBe('code');
     const badQueue = await x.t.request('PUT', '/api/v1/queues/q2', {
       token: x.t.adminToken,
       body: { projects: [{ project: 'alpha', cpu: { nominal: -1 } }] },
