@@ -47,6 +47,7 @@ const SCRIPTS: [string, string[]][] = [
   ['statistics', ['bench/statistics.ts']],
   ['data', ['bench/data.ts']],
   ['scheduler', ['bench/scheduler.ts']],
+  ['jobs', ['bench/job-latency.ts']],
 ];
 for (const [name, args] of SCRIPTS) {
   if (!wanted(name)) continue;

@@ -159,6 +159,7 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
         },
         201,
       );
+      scheduler.kick();
       return reply.status(201).send(view(job));
     },
   );

@@ -50,6 +50,9 @@ export class JobScheduler {
   /** Jobs this server asked to stop for preemption (their capacity is freed once they exit). */
   private readonly preempting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private loop: (() => Promise<void>) | undefined;
+  private stopped = false;
+  private kicked = false;
   private passing: Promise<Decision | undefined> | undefined;
 
   constructor(
@@ -66,16 +69,35 @@ export class JobScheduler {
   }
 
   start(intervalMs = 500): void {
-    const loop = async () => {
+    this.loop = async () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
       await this.pass().catch((err: unknown) => (this.opts.onError ?? defaultOnError)(err));
-      this.timer = setTimeout(loop, intervalMs);
+      if (this.stopped) return;
+      // A kick may have run a pass meanwhile: keep a single timer either way.
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.loop?.(), intervalMs);
       this.timer.unref();
     };
-    this.timer = setTimeout(loop, 0);
+    this.timer = setTimeout(() => void this.loop?.(), 0);
     this.timer.unref();
   }
 
+  /**
+   * Runs a pass now rather than at the next tick (a job was submitted or cancelled), so that a
+   * job on a free machine starts within milliseconds, not half a second.
+   */
+  kick(): void {
+    if (!this.loop || this.stopped || this.kicked) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      void this.loop?.();
+    });
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.passing;
     await releaseLease(this.svc.store.db, LEASE, this.holder).catch(() => {});
