@@ -47,7 +47,8 @@ export class ServerTrainer {
   ) {}
 
   submit(job: AcceptedTraining): void {
-    const done = (this.queue = this.queue.then(() => this.run(job)).catch(() => {}));
+    const done = this.queue.then(() => this.run(job)).catch(() => {});
+    this.queue = done;
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }

@@ -41,7 +41,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('cancel_requested_at', time)
     .execute();
   await db.schema.createIndex('jobs_state_queue').on('jobs').columns(['state', 'queue']).execute();
-  await db.schema.createIndex('jobs_project_created').on('jobs').columns(['project_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('jobs_project_created')
+    .on('jobs')
+    .columns(['project_id', 'created_at'])
+    .execute();
   await db.schema
     .createTable('job_events')
     .addColumn('id', pg ? 'bigserial' : 'integer', (c) => c.primaryKey())
