@@ -22,6 +22,10 @@ export interface FalajConfig {
   maxArtifactBytes: number;
   /** Largest JSON body accepted. */
   bodyLimitBytes: number;
+  /** Where jobs run: processes on this machine, or a Slurm cluster this machine submits to. */
+  executor: 'local' | 'slurm';
+  /** Slurm partition for jobs (default: the cluster's default partition). */
+  slurmPartition: string | undefined;
 }
 
 export interface ConfigFlags {
@@ -33,6 +37,8 @@ export interface ConfigFlags {
   tlsKey?: string | undefined;
   insecureHttp?: boolean | undefined;
   logLevel?: string | undefined;
+  executor?: string | undefined;
+  slurmPartition?: string | undefined;
 }
 
 export const DEFAULT_PORT = 7460;
@@ -60,9 +66,19 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     sessionTtlMs: Number(env.FALAJ_SESSION_TTL_HOURS ?? 12) * 3600_000,
     maxArtifactBytes: Number(env.FALAJ_MAX_ARTIFACT_BYTES ?? 64 * 1024 ** 3),
     bodyLimitBytes: Number(env.FALAJ_BODY_LIMIT_BYTES ?? 1024 * 1024),
+    executor: parseExecutor(flags.executor ?? env.FALAJ_EXECUTOR ?? 'local'),
+    slurmPartition: flags.slurmPartition ?? (env.FALAJ_SLURM_PARTITION || undefined),
   };
   checkTransportSecurity(config);
   return config;
+}
+
+function parseExecutor(v: string): FalajConfig['executor'] {
+  if (v === 'local' || v === 'slurm') return v;
+  throw new FalajError(
+    'FALAJ_CONFIG',
+    `executor must be local or slurm, got '${v}' (kubernetes is not wired into the server yet)`,
+  );
 }
 
 export function isLoopback(host: string): boolean {

@@ -9,11 +9,12 @@ import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { RunStore } from '../tracking/run-store.js';
 import { LocalExecutor } from './executors/local.js';
+import { SlurmExecutor } from './executors/slurm.js';
 import { JobScheduler } from './job-scheduler.js';
 import { parseJobSpec } from './job-spec.js';
 import { type JobRow, JobStore, placementsOf, specOf } from './job-store.js';
 import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
-import type { JobState } from './types.js';
+import type { Executor, JobState } from './types.js';
 
 const schedulers = new WeakMap<Services, JobScheduler>();
 const urls = new WeakMap<Services, string>();
@@ -65,10 +66,11 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
   const experiments = new ExperimentStore(svc.store.dialect);
   const runs = new RunStore(experiments);
   const workRoot = path.join(svc.config.dataDir, 'jobs');
-  const executor = new LocalExecutor({
-    stateDir: path.join(workRoot, 'attempts'),
-    nodeId: os.hostname(),
-  });
+  // One executor per server, chosen by configuration; the Kubernetes one is not wired yet.
+  const executor: Executor =
+    svc.config.executor === 'slurm'
+      ? new SlurmExecutor(svc.config.slurmPartition ? { partition: svc.config.slurmPartition } : {})
+      : new LocalExecutor({ stateDir: path.join(workRoot, 'attempts'), nodeId: os.hostname() });
   const scheduler = new JobScheduler(svc, jobs, { executor, workRoot, serverUrl: () => urls.get(svc) });
   schedulers.set(svc, scheduler);
   app.addHook('onClose', async () => {

@@ -20,6 +20,8 @@ export function registerServerCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--insecure-http', 'allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)')
     .option('--log-level <level>', 'pino log level', undefined)
+    .option('--executor <kind>', 'where jobs run: local (default) or slurm (FALAJ_EXECUTOR)')
+    .option('--slurm-partition <name>', 'Slurm partition for jobs (FALAJ_SLURM_PARTITION)')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       try {
         const config = resolveConfig({
@@ -31,6 +33,8 @@ export function registerServerCommand(program: Command): void {
           tlsKey: opts.tlsKey as string | undefined,
           insecureHttp: opts.insecureHttp === true ? true : undefined,
           logLevel: opts.logLevel as string | undefined,
+          executor: opts.executor as string | undefined,
+          slurmPartition: opts.slurmPartition as string | undefined,
         });
         await runServer(config);
       } catch (err) {

@@ -8,23 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { SlurmExecutor } from '../../../src/jobs/executors/slurm.js';
 import type { AttemptStatus, LaunchRequest } from '../../../src/jobs/types.js';
+import { SLURM_MISSING } from '../../support/slurm.js';
 import { conformanceWorkRoot, executorConformance } from './conformance.js';
 
-function slurmAnswers(): string | undefined {
-  try {
-    const out = execFileSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8', timeout: 10_000 });
-    return /idle|mixed|allocated|completing/.test(out)
-      ? undefined
-      : `sinfo shows no usable node (${out.trim()})`;
-  } catch (err) {
-    return `sinfo does not answer (${(err as Error).message.split('\n')[0]}); run scripts/ensure-slurm.sh`;
-  }
-}
-
-const missing = slurmAnswers();
-if (missing && process.env.FALAJ_TEST_REQUIRE_SLURM === '1') {
-  throw new Error(`Slurm required (FALAJ_TEST_REQUIRE_SLURM=1) but ${missing}`);
-}
+const missing = SLURM_MISSING;
 
 if (missing) {
   describe('executor conformance: slurm', () => {
