@@ -26,6 +26,11 @@ export interface FalajConfig {
   executor: 'local' | 'slurm';
   /** Slurm partition for jobs (default: the cluster's default partition). */
   slurmPartition: string | undefined;
+  /**
+   * The nvidia-smi the local executor asks for GPUs (FALAJ_NVIDIA_SMI; default the one on
+   * PATH). A stand-in script simulates GPUs on a machine without any.
+   */
+  nvidiaSmi: string | undefined;
 }
 
 export interface ConfigFlags {
@@ -68,6 +73,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     bodyLimitBytes: Number(env.FALAJ_BODY_LIMIT_BYTES ?? 1024 * 1024),
     executor: parseExecutor(flags.executor ?? env.FALAJ_EXECUTOR ?? 'local'),
     slurmPartition: flags.slurmPartition ?? (env.FALAJ_SLURM_PARTITION || undefined),
+    nvidiaSmi: env.FALAJ_NVIDIA_SMI || undefined,
   };
   checkTransportSecurity(config);
   return config;

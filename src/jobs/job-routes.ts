@@ -70,7 +70,11 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
   const executor: Executor =
     svc.config.executor === 'slurm'
       ? new SlurmExecutor(svc.config.slurmPartition ? { partition: svc.config.slurmPartition } : {})
-      : new LocalExecutor({ stateDir: path.join(workRoot, 'attempts'), nodeId: os.hostname() });
+      : new LocalExecutor({
+          stateDir: path.join(workRoot, 'attempts'),
+          nodeId: os.hostname(),
+          ...(svc.config.nvidiaSmi ? { nvidiaSmi: svc.config.nvidiaSmi } : {}),
+        });
   const scheduler = new JobScheduler(svc, jobs, { executor, workRoot, serverUrl: () => urls.get(svc) });
   schedulers.set(svc, scheduler);
   app.addHook('onClose', async () => {
