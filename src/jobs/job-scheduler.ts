@@ -238,6 +238,8 @@ export class JobScheduler {
         FALAJ_PROJECT: project.name,
         FALAJ_JOB_ID: job.id,
         FALAJ_ATTEMPT: String(admitted.attempt),
+        // The spec's precision, for scripts that read it (torch.autocast's dtype).
+        ...(spec.mixedPrecision ? { FALAJ_MIXED_PRECISION: spec.mixedPrecision } : {}),
         ...(admitted.run_id ? { FALAJ_RUN_ID: admitted.run_id } : {}),
       };
       const { externalId } = await this.executor.start({

@@ -76,7 +76,11 @@ class Transport:
         json_body: Any = None,
         body: Optional[BodyFactory] = None,
         timeout: Optional[float] = -1,
+        sink: Optional[Callable[[Any], Any]] = None,
     ) -> Any:
+        """One API call. Answers JSON (parsed), unless ``sink`` is given: then the response
+        object goes to ``sink`` (to stream a download) and what it returns is returned. A sink
+        may be called again on a retry, so it must start its output afresh each time."""
         url = self.url + path
         if query:
             pairs = []
@@ -111,6 +115,8 @@ class Transport:
             try:
                 try:
                     with urllib.request.urlopen(req, timeout=per_try) as res:
+                        if sink is not None:
+                            return sink(res)
                         text = res.read()
                     return json.loads(text) if text else None
                 finally:
