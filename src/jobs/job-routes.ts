@@ -91,7 +91,12 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
         summary: 'Submit a job (its spec; `experiment` names the tracking experiment of its run)',
         params: ProjectParams,
         body: Type.Object(
-          { spec: Type.Unknown(), experiment: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+          {
+            spec: Type.Unknown(),
+            experiment: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+            /** Makes the job's run a nested run (a tuning trial under its study's run). */
+            parentRunId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+          },
           {
             additionalProperties: false,
           },
@@ -143,7 +148,10 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
             userId: req.identity!.username,
             runName: spec.name ?? `job-${spec.command[0]?.split('/').pop() ?? 'run'}`,
             startTime: svc.clock.now(),
-            tags: [{ key: 'falaj.source', value: 'job' }],
+            tags: [
+              { key: 'falaj.source', value: 'job' },
+              ...(req.body.parentRunId ? [{ key: 'mlflow.parentRunId', value: req.body.parentRunId }] : []),
+            ],
           });
           const row = await jobs.insert(tx, {
             projectId: project.id,

@@ -138,6 +138,42 @@ describe('falaj train and predict', () => {
     expect(files.stdout).toContain('model.onnx');
   });
 
+  it('--tune N --trial-jobs K runs each trial as a job, nested under a study run', () => {
+    const res = falaj([
+      'train',
+      '--data',
+      csv,
+      '--target',
+      'income',
+      '--tune',
+      '3',
+      '--trial-jobs',
+      '2',
+      '--sampler',
+      'random',
+      '--params',
+      '{"nRounds":10}',
+      '--experiment',
+      'study',
+      '--json',
+    ]);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out).toMatchObject({ trials: 3, complete: 3 });
+    expect(out.bestValue).toBeGreaterThan(0);
+    expect(out.bestParams).toHaveProperty('learningRate');
+    const listed = JSON.parse(falaj(['runs', 'list', 'study', '--json']).stdout) as {
+      info: { run_id: string };
+      data: { tags?: { key: string; value: string }[] };
+    }[];
+    const children = listed.filter((r) =>
+      r.data.tags?.some((t) => t.key === 'mlflow.parentRunId' && t.value === out.studyRunId),
+    );
+    expect(children).toHaveLength(3);
+    const jobs = JSON.parse(falaj(['jobs', 'list', '--json']).stdout) as { name: string; state: string }[];
+    expect(jobs.filter((j) => j.name.startsWith('trial-')).every((j) => j.state === 'succeeded')).toBe(true);
+  });
+
   it('answers bad input with a stable code and exit 1', () => {
     const missing = falaj(['train', '--data', csv, '--target', 'nope', '--json']);
     expect(missing.code).toBe(1);

@@ -13,6 +13,7 @@ import { runTraining, type TrainObserver, type TrainRequest } from '../../traini
 import type { ModelChoice } from '../../training/tuning-defaults.js';
 import { FalajClient } from '../client.js';
 import { reportError } from '../remote.js';
+import { tuneWithTrialJobs } from './train-trial-jobs.js';
 
 /** bin/falaj.js, from dist/cli/commands/ or src/cli/commands/ alike. */
 const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/falaj.js');
@@ -152,24 +153,104 @@ async function submitTraining(
         parameter: 'project',
       },
     );
-  const args: string[] = [];
-  for (const key of PASS_ON) {
-    const value = opts[key];
-    if (value === undefined) continue;
-    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    args.push(flag, key === 'data' ? path.resolve(value) : value);
-  }
-  const threads = opts.threads ? Number(opts.threads) : 2;
-  const spec = {
-    name: opts.runName ?? `train-${opts.model ?? 'gbdt'}`,
-    command: [process.execPath, CLI_SCRIPT, 'train', ...args, '--out', 'model', '--json'],
-    queue: opts.queue ?? 'default',
-    resources: { cpu: threads, memory: '4Gi' },
-  };
+  const spec = trainJobSpec(
+    opts,
+    [...passOn(opts, []), '--out', 'model', '--json'],
+    opts.runName ?? `train-${opts.model ?? 'gbdt'}`,
+  );
   return client.post(`/api/v1/projects/${encodeURIComponent(client.project)}/jobs`, {
     spec,
     ...(opts.experiment ? { experiment: opts.experiment } : {}),
   });
+}
+
+/** The job spec of one `falaj train` run on the server (the executor's machine reads --data). */
+function trainJobSpec(opts: Record<string, string | undefined>, args: string[], name: string) {
+  return {
+    name,
+    command: [process.execPath, CLI_SCRIPT, 'train', ...args],
+    queue: opts.queue ?? 'default',
+    resources: { cpu: opts.threads ? Number(opts.threads) : 1, memory: '4Gi' },
+  };
+}
+
+/** The options passed on to a job's own `falaj train`, minus those the caller sets. */
+function passOn(opts: Record<string, string | undefined>, skip: readonly string[]): string[] {
+  const args: string[] = [];
+  for (const key of PASS_ON) {
+    const value = opts[key];
+    if (value === undefined || skip.includes(key)) continue;
+    args.push(
+      `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+      key === 'data' ? path.resolve(value) : value,
+    );
+  }
+  return args;
+}
+
+async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnType<typeof progressBar>) {
+  const trials = Number(opts.tune);
+  const k = Number(opts.trialJobs);
+  if (!Number.isInteger(trials) || trials < 1)
+    throw new FalajError('FALAJ_INVALID_ARGUMENT', '--trial-jobs needs --tune N (N ≥ 1)', {
+      parameter: 'tune',
+    });
+  if (!Number.isInteger(k) || k < 1 || k > 64)
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      `--trial-jobs must be between 1 and 64 (got '${opts.trialJobs}')`,
+      {
+        parameter: 'trial-jobs',
+      },
+    );
+  const model = (opts.model ?? 'gbdt') as ModelChoice;
+  const seed = Number(opts.seed ?? 0);
+  const base = passOn(opts, [
+    'tune',
+    'sampler',
+    'pruner',
+    'space',
+    'params',
+    'cv',
+    'holdout',
+    'seed',
+    'runName',
+  ]);
+  try {
+    const result = await tuneWithTrialJobs(new FalajClient(opts), {
+      model,
+      regression: model === 'linear',
+      trials,
+      parallelism: k,
+      sampler: (opts.sampler ?? 'tpe') as 'tpe' | 'random',
+      ...(opts.space ? { space: parseJson('space', opts.space) } : {}),
+      baseParams: parseJson('params', opts.params) ?? {},
+      seed,
+      experiment: opts.experiment ?? 'tuning',
+      // Every trial is judged on the same hold-out rows: the split depends on the seed only.
+      trainArgs: (params) => [
+        ...base,
+        '--holdout',
+        '0.2',
+        '--seed',
+        String(seed),
+        '--params',
+        JSON.stringify(params),
+        '--json',
+      ],
+      jobSpec: (command, name) => trainJobSpec(opts, command, name),
+      ...(bar.update ? { progress: (done: number, total: number) => bar.update?.('tune', done, total) } : {}),
+    });
+    return {
+      studyRunId: result.studyRunId,
+      trials: result.trials.length,
+      complete: result.trials.filter((t) => t.state === 'complete').length,
+      bestValue: result.best.value as number,
+      bestParams: result.best.params,
+    };
+  } finally {
+    bar.stop();
+  }
 }
 
 export function registerTrainCommands(program: Command): void {
@@ -203,10 +284,27 @@ export function registerTrainCommands(program: Command): void {
     .option('--token <token>', 'API token for tracking (default: FALAJ_TOKEN or the login file)')
     .option('--project <name>', 'project for tracking (default: FALAJ_PROJECT or the token’s own)')
     .option('--submit', 'run the training as a job on the server (it logs into the job’s tracking run)')
+    .option(
+      '--trial-jobs <k>',
+      'with --tune: run each trial as a job on the server, k at once (nested runs of a study run)',
+    )
     .option('--queue <queue>', 'queue for --submit (default "default")')
     .option('--json', 'print one JSON document')
     .action(async (opts: Record<string, string | undefined>) => {
       const json = opts.json !== undefined;
+      if (opts.trialJobs !== undefined) {
+        try {
+          const out = await trialJobs(opts, progressBar(!json));
+          if (json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          else
+            process.stdout.write(
+              `tuning: ${out.trials} trial jobs, best valid loss ${out.bestValue.toFixed(5)} with ${JSON.stringify(out.bestParams)}\nstudy run: ${out.studyRunId}\n`,
+            );
+        } catch (err) {
+          reportError(err, json);
+        }
+        return;
+      }
       if (opts.submit !== undefined) {
         try {
           const job = await submitTraining(opts);

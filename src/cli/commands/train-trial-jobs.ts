@@ -1,0 +1,107 @@
+import { FalajError } from '../../core/errors.js';
+import { Falaj } from '../../sdk/falaj.js';
+import { createStudy, type TrialRecord } from '../../training/tuning/index.js';
+import { defaultSpace, type ModelChoice } from '../../training/tuning-defaults.js';
+import type { FalajClient } from '../client.js';
+
+interface JobView {
+  id: string;
+  state: string;
+  reason: string | null;
+  runId: string;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * `falaj train --tune N --trial-jobs K`: the study runs here, and each trial is a job (K at once)
+ * running `falaj train` with the trial's params on the same hold-out split; the trial's value is
+ * the validation loss its job logged to its run (a nested run of the study's run). Pruning needs
+ * intermediate values inside one process, so trials run as jobs are not pruned.
+ */
+export async function tuneWithTrialJobs(
+  client: FalajClient,
+  o: {
+    trainArgs: (params: Record<string, unknown>) => string[];
+    model: ModelChoice;
+    regression: boolean;
+    trials: number;
+    parallelism: number;
+    sampler: 'tpe' | 'random';
+    space?: unknown;
+    baseParams: Record<string, unknown>;
+    seed: number;
+    experiment: string;
+    jobSpec: (command: string[], name: string) => Record<string, unknown>;
+    progress?: (done: number, total: number) => void;
+  },
+): Promise<{ studyRunId: string; best: TrialRecord; trials: TrialRecord[] }> {
+  if (!client.project)
+    throw new FalajError(
+      'FALAJ_INVALID_ARGUMENT',
+      '--trial-jobs needs a project: pass --project or set FALAJ_PROJECT',
+      {
+        parameter: 'project',
+      },
+    );
+  const jobsUrl = `/api/v1/projects/${encodeURIComponent(client.project)}/jobs`;
+  const falaj = new Falaj({
+    url: client.url,
+    ...(client.token ? { token: client.token } : {}),
+    project: client.project,
+  });
+  const study = await falaj.startRun({
+    experiment: o.experiment,
+    name: `study-${o.model}`,
+    runId: null,
+    tags: { 'falaj.study': 'trial-jobs' },
+  });
+  const metric = o.regression ? 'rmse' : 'logloss';
+  const s = createStudy({
+    space: o.space ?? defaultSpace(o.model),
+    direction: 'minimize',
+    sampler: o.sampler,
+    seed: o.seed,
+    parallelism: o.parallelism,
+  });
+  let done = 0;
+  try {
+    const result = await s.optimize(
+      async (trial) => {
+        const params = { ...o.baseParams, ...trial.params };
+        const job = await client.post<JobView>(jobsUrl, {
+          spec: o.jobSpec(o.trainArgs(params), `trial-${trial.number}`),
+          experiment: o.experiment,
+          parentRunId: study.id,
+        });
+        let state = job;
+        while (!TERMINAL.has(state.state)) {
+          await new Promise((r) => setTimeout(r, 500));
+          state = await client.get<JobView>(`${jobsUrl}/${job.id}`);
+        }
+        if (state.state !== 'succeeded')
+          throw new Error(`trial job ${job.id} ${state.state}: ${state.reason ?? ''}`);
+        const run = await falaj.getRun(job.runId);
+        const m = run.data.metrics.find((x) => x.key === metric);
+        if (!m) throw new Error(`trial job ${job.id} logged no ${metric}`);
+        return o.regression ? m.value ** 2 : m.value;
+      },
+      {
+        nTrials: o.trials,
+        onTrialComplete: () => o.progress?.(++done, o.trials),
+      },
+    );
+    if (!result.bestTrial)
+      throw new FalajError('FALAJ_INVALID_ARGUMENT', 'every trial job failed', {
+        trials: result.trials.length,
+      });
+    study.logParams({ trials: o.trials, parallelism: o.parallelism, sampler: o.sampler });
+    study.logMetric(`best_valid_${o.regression ? 'mse' : 'logloss'}`, result.bestTrial.value as number);
+    study.setTags({ 'falaj.study.best_params': JSON.stringify(result.bestTrial.params) });
+    await study.end('FINISHED');
+    return { studyRunId: study.id, best: result.bestTrial, trials: result.trials };
+  } catch (err) {
+    await study.end('FAILED').catch(() => {});
+    throw err;
+  }
+}
