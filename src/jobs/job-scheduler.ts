@@ -383,6 +383,8 @@ export class JobScheduler {
         expires_at: now + (runtime + 3600) * 1000,
         revoked_at: null,
         last_used_at: null,
+        // Writes only to the job's own run (and runs nested under it): src/security/run-scope.ts.
+        run_id: job.run_id,
       })
       .execute();
     return token;

@@ -11,7 +11,8 @@ export interface Identity {
   username: string;
   isOwner: boolean;
   sessionId?: string;
-  token?: { id: string; projectId: string; role: ProjectRole };
+  /** runId: a job's token, which writes only to that run and runs nested under it. */
+  token?: { id: string; projectId: string; role: ProjectRole; runId?: string };
   /** MFA is required for everyone and this user has not enrolled: only MFA set-up is allowed. */
   mfaPending: boolean;
 }
@@ -72,7 +73,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
     const row = await db
       .selectFrom('api_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
-      .select(['t.id', 't.project_id', 't.role', 't.expires_at', 't.revoked_at', 't.last_used_at'])
+      .select(['t.id', 't.project_id', 't.role', 't.expires_at', 't.revoked_at', 't.last_used_at', 't.run_id'])
       .select(['u.id as user_id', 'u.username', 'u.is_owner', 'u.disabled'])
       .where('t.token_hash', '=', sha256Hex(bearer))
       .executeTakeFirst();
@@ -93,7 +94,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
       userId: row.user_id,
       username: row.username,
       isOwner: row.is_owner === 1,
-      token: { id: row.id, projectId: row.project_id, role: row.role },
+      token: { id: row.id, projectId: row.project_id, role: row.role, ...(row.run_id ? { runId: row.run_id } : {}) },
       mfaPending: false,
     };
   }

@@ -4,6 +4,7 @@ import type { ProjectAccess } from '../security/access.js';
 import { authorize } from '../security/access.js';
 import { type Identity, resolveBearer } from '../security/identity.js';
 import type { Permission } from '../security/permissions.js';
+import { checkRunScope } from '../security/run-scope.js';
 import type { FalajApp, Services } from './services.js';
 
 declare module 'fastify' {
@@ -75,4 +76,6 @@ export function installAuth(app: FalajApp, svc: Services, routes: RegisteredRout
     if (bearer) req.identity = await resolveBearer(svc.store.db, svc.clock, bearer);
     req.project = await authorize(svc.store.db, req.identity, permission, projectParam(req));
   });
+  // A job's token (run-scoped) is narrowed further once the body names the run it touches.
+  app.addHook('preHandler', async (req) => checkRunScope(svc.store.db, req));
 }

@@ -68,6 +68,8 @@ export interface ApiTokensTable {
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
+  /** A job's token: it may write only to this run and runs nested under it (migration 0007). */
+  run_id: Generated<string | null>;
 }
 
 export interface SettingsTable {

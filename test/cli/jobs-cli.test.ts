@@ -51,18 +51,27 @@ afterAll(async () => {
 describe('falaj jobs', () => {
   it('submits a command, which logs to its own tracking run through the server it was given', async () => {
     // The job's process gets FALAJ_URL/FALAJ_TOKEN/FALAJ_RUN_ID: it logs a metric with the CLI.
+    // Another run of the project: the job's token (scoped to its own run) may not write to it.
+    ok(['experiments', 'create', 'other']);
+    const other = ok(['runs', 'create', 'other']).trim();
     const script = path.join(sb.dataDir, 'job.mjs');
     writeFileSync(
       script,
       `import { spawnSync } from 'node:child_process';
-const r = spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'runs', 'log', process.env.FALAJ_RUN_ID, '--metric', 'loss=0.25'], { encoding: 'utf8' });
+const log = (run) => spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'runs', 'log', run, '--metric', 'loss=0.25'], { encoding: 'utf8' });
+const r = log(process.env.FALAJ_RUN_ID);
 console.log('logged', r.status, r.stderr);
+const o = log(${JSON.stringify(other)});
+console.log('other', o.status, o.stderr.trim());
 process.exit(r.status ?? 1);`,
     );
     const job = ok(['jobs', 'submit', '--', process.execPath, script]).trim();
     const done = await until(job, ['succeeded', 'failed']);
     expect(done.state, ok(['jobs', 'logs', job])).toBe('succeeded');
-    expect(ok(['jobs', 'logs', job])).toContain('logged 0');
+    const logs = ok(['jobs', 'logs', job]);
+    expect(logs).toContain('logged 0');
+    expect(logs).toMatch(/other 1 .*(PERMISSION_DENIED|FALAJ_FORBIDDEN)/);
+    expect(JSON.parse(ok(['runs', 'show', other, '--json'])).data.metrics ?? []).toEqual([]);
     const run = JSON.parse(ok(['runs', 'show', done.runId, '--json']));
     expect(run.info.status).toBe('FINISHED');
     expect(run.data.metrics).toContainEqual(expect.objectContaining({ key: 'loss', value: 0.25 }));
