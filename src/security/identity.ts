@@ -73,7 +73,15 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
     const row = await db
       .selectFrom('api_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
-      .select(['t.id', 't.project_id', 't.role', 't.expires_at', 't.revoked_at', 't.last_used_at', 't.run_id'])
+      .select([
+        't.id',
+        't.project_id',
+        't.role',
+        't.expires_at',
+        't.revoked_at',
+        't.last_used_at',
+        't.run_id',
+      ])
       .select(['u.id as user_id', 'u.username', 'u.is_owner', 'u.disabled'])
       .where('t.token_hash', '=', sha256Hex(bearer))
       .executeTakeFirst();
@@ -94,7 +102,12 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
       userId: row.user_id,
       username: row.username,
       isOwner: row.is_owner === 1,
-      token: { id: row.id, projectId: row.project_id, role: row.role, ...(row.run_id ? { runId: row.run_id } : {}) },
+      token: {
+        id: row.id,
+        projectId: row.project_id,
+        role: row.role,
+        ...(row.run_id ? { runId: row.run_id } : {}),
+      },
       mfaPending: false,
     };
   }
