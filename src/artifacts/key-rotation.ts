@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { newId } from '../core/ids.js';
 import type { AuditLog } from '../security/audit-log.js';
 import { Keyring } from '../security/keyring.js';
+import { secretContext } from '../security/project-secrets.js';
 import { mfaContext } from '../security/second-factor.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -27,6 +28,33 @@ export interface RotationReport {
   artifacts: RewrapCount;
   /** Sealed TOTP secrets in users.mfa_secret. */
   mfaSecrets: RewrapCount;
+  /** Sealed project secrets (jobs' `secrets`). */
+  projectSecrets: RewrapCount;
+}
+
+/** Re-wraps one sealed value under the current version, counting the outcome in `count`. */
+async function rewrapOne(
+  keyring: KeyDeps['keyring'],
+  count: RewrapCount,
+  id: string,
+  sealed: string,
+  context: string,
+  update: (sealed: string, rewrapped: string) => Promise<{ numUpdatedRows: bigint }>,
+): Promise<void> {
+  count.total++;
+  let rewrapped: string;
+  try {
+    rewrapped = keyring.rewrap(sealed, context);
+  } catch (err) {
+    count.failed.push({
+      id,
+      code: (err as { code?: string }).code ?? 'FALAJ_INTERNAL',
+      message: err instanceof Error ? err.message : String(err),
+    });
+    return;
+  }
+  if (rewrapped === sealed) return;
+  if (Number((await update(sealed, rewrapped)).numUpdatedRows) === 1) count.rewrapped++;
 }
 
 type ArtifactRewrap = {
@@ -54,38 +82,48 @@ export async function rotateKeys(deps: KeyDeps, actor = 'system'): Promise<Rotat
   };
 
   const mfaSecrets: RewrapCount = { rewrapped: 0, total: 0, failed: [] };
-  const report: RotationReport = { previousVersion, version, artifacts, mfaSecrets };
+  const projectSecrets: RewrapCount = { rewrapped: 0, total: 0, failed: [] };
+  const report: RotationReport = { previousVersion, version, artifacts, mfaSecrets, projectSecrets };
   await store.db.transaction().execute(async (tx) => {
     const users = await tx
       .selectFrom('users')
       .select(['id', 'mfa_secret'])
       .where('mfa_secret', 'is not', null)
       .execute();
-    for (const user of users) {
-      const sealed = user.mfa_secret!;
-      mfaSecrets.total++;
-      let rewrapped: string;
-      try {
-        rewrapped = keyring.rewrap(sealed, mfaContext(user.id));
-      } catch (err) {
-        mfaSecrets.failed.push({
-          id: user.id,
-          code: (err as { code?: string }).code ?? 'FALAJ_INTERNAL',
-          message: err instanceof Error ? err.message : String(err),
-        });
-        continue;
-      }
-      if (rewrapped === sealed) continue;
-      // Conditional: a secret re-enrolled meanwhile is left as its new owner wrote it.
-      const res = await tx
-        .updateTable('users')
-        .set({ mfa_secret: rewrapped })
-        .where('id', '=', user.id)
-        .where('mfa_secret', '=', sealed)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1) mfaSecrets.rewrapped++;
-    }
-    const clean = artifacts.failed.length + mfaSecrets.failed.length === 0;
+    for (const user of users)
+      await rewrapOne(
+        keyring,
+        mfaSecrets,
+        user.id,
+        user.mfa_secret!,
+        mfaContext(user.id),
+        async (sealed, rewrapped) =>
+          // Conditional: a secret re-enrolled meanwhile is left as its new owner wrote it.
+          tx
+            .updateTable('users')
+            .set({ mfa_secret: rewrapped })
+            .where('id', '=', user.id)
+            .where('mfa_secret', '=', sealed)
+            .executeTakeFirst(),
+      );
+    const secrets = await tx.selectFrom('project_secrets').select(['project_id', 'name', 'sealed']).execute();
+    for (const sec of secrets)
+      await rewrapOne(
+        keyring,
+        projectSecrets,
+        `${sec.project_id}/${sec.name}`,
+        sec.sealed,
+        secretContext(sec.project_id, sec.name),
+        (sealed, rewrapped) =>
+          tx
+            .updateTable('project_secrets')
+            .set({ sealed: rewrapped })
+            .where('project_id', '=', sec.project_id)
+            .where('name', '=', sec.name)
+            .where('sealed', '=', sealed)
+            .executeTakeFirst(),
+      );
+    const clean = artifacts.failed.length + mfaSecrets.failed.length + projectSecrets.failed.length === 0;
     await deps.audit.append(tx, {
       actor,
       action: 'keys.rotate',
@@ -108,6 +146,11 @@ export async function rotateKeys(deps: KeyDeps, actor = 'system'): Promise<Rotat
           rewrapped: mfaSecrets.rewrapped,
           total: mfaSecrets.total,
           failed: mfaSecrets.failed.length,
+        },
+        projectSecrets: {
+          rewrapped: projectSecrets.rewrapped,
+          total: projectSecrets.total,
+          failed: projectSecrets.failed.length,
         },
       },
     });

@@ -9,6 +9,7 @@ import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
 import { registerProjectCommands } from './commands/projects.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerSecretCommands } from './commands/secrets.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerTrainCommands } from './commands/train.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerTrainCommands(program);
   registerJobCommands(program);
+  registerSecretCommands(program);
   return program;
 }
 

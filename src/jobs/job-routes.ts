@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
+import { missingSecrets } from '../security/project-secrets.js';
 import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
@@ -106,12 +107,15 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
     async (req, reply) => {
       const project = req.project!;
       const spec = parseJobSpec(req.body.spec);
-      if (spec.secrets)
+      // Secrets are resolved at launch; names that do not exist are refused now, not then.
+      const missing = await missingSecrets(svc.store.db, project.id, Object.values(spec.secrets ?? {}));
+      if (missing.length > 0)
         throw new FalajError(
           'FALAJ_INVALID_ARGUMENT',
-          'job spec: secrets are not available yet (no secret store); pass them through env',
+          `job spec: secret '${missing[0]}' does not exist in '${project.name}'`,
           {
             field: 'secrets',
+            missing,
           },
         );
       if (spec.code && 'artifact' in spec.code)

@@ -1,4 +1,5 @@
 import { newId } from '../core/ids.js';
+import { resolveSecrets } from '../security/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
 import type { Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
@@ -232,7 +233,10 @@ export class JobScheduler {
         .where('id', '=', job.project_id)
         .executeTakeFirstOrThrow();
       const url = this.opts.serverUrl();
+      // Resolved now, handed to the process only: never stored with the job nor logged.
+      const secrets = spec.secrets ? await resolveSecrets(db, svc.keyring, job.project_id, spec.secrets) : {};
       const env: Record<string, string> = {
+        ...secrets,
         ...(url ? { FALAJ_URL: url } : {}),
         FALAJ_TOKEN: token,
         FALAJ_PROJECT: project.name,

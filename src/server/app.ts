@@ -12,6 +12,7 @@ import { projectRoutes } from '../projects/project-routes.js';
 import { auditRoutes } from '../security/audit-routes.js';
 import { authRoutes } from '../security/auth-routes.js';
 import { mfaRoutes } from '../security/mfa-routes.js';
+import { secretRoutes } from '../security/secret-routes.js';
 import { tokenRoutes } from '../security/token-routes.js';
 import { userRoutes } from '../security/user-routes.js';
 import { mlflowRoutes } from '../tracking/mlflow-routes.js';
@@ -98,6 +99,7 @@ export async function buildApp(
   await trackingV1Routes(app, svc);
   await trainingRoutes(app, svc);
   await jobRoutes(app, svc);
+  await secretRoutes(app, svc);
   installJobMetrics(svc, metrics);
   await dataRoutes(app, svc);
 

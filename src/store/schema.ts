@@ -210,6 +210,16 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** A project secret: the value sealed by the keyring (src/security/project-secrets.ts). */
+export interface ProjectSecretsTable {
+  project_id: string;
+  name: string;
+  sealed: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface DatasetsTable {
   id: string;
   experiment_id: string;
@@ -256,6 +266,7 @@ export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
   leases: LeasesTable;
+  project_secrets: ProjectSecretsTable;
   datasets: DatasetsTable;
   run_inputs: RunInputsTable;
   data_datasets: DataDatasetsTable;

@@ -9,6 +9,7 @@ import { keyUsage, rotateKeys } from '../../src/artifacts/key-rotation.js';
 import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
 import { FalajError } from '../../src/core/errors.js';
 import { Keyring } from '../../src/security/keyring.js';
+import { resolveSecrets } from '../../src/security/project-secrets.js';
 import { mfaContext } from '../../src/security/second-factor.js';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';
@@ -62,6 +63,13 @@ describe.each(DIALECTS)('key rotation on %s', (dialect) => {
       .where('id', '=', user.id)
       .execute();
 
+    // A project secret, set through the API: sealed under version 1.
+    const put = await t.request('PUT', '/api/v1/projects/keys/secrets/db-password', {
+      token: t.adminToken,
+      body: { value: 's3cret value' },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+
     const dataBefore = digests.map((d) => {
       const file = store.objectPaths(d).data;
       const st = statSync(file);
@@ -75,6 +83,17 @@ describe.each(DIALECTS)('key rotation on %s', (dialect) => {
       version: 2,
       artifacts: { rewrapped: 3, total: 3, failed: [] },
       mfaSecrets: { rewrapped: 1, total: 1, failed: [] },
+      projectSecrets: { rewrapped: 1, total: 1, failed: [] },
+    });
+    const project = await t.svc.store.db
+      .selectFrom('projects')
+      .select('id')
+      .where('name', '=', 'keys')
+      .executeTakeFirstOrThrow();
+    const sec = await t.svc.store.db.selectFrom('project_secrets').select('sealed').executeTakeFirstOrThrow();
+    expect(sec.sealed).toMatch(/^v2:/);
+    expect(await resolveSecrets(t.svc.store.db, t.svc.keyring, project.id, { DB: 'db-password' })).toEqual({
+      DB: 's3cret value',
     });
     expect(t.svc.keyring.versions).toEqual([1, 2]); // the old version stays
 

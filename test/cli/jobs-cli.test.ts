@@ -96,6 +96,16 @@ process.exit(r.status ?? 1);`,
     expect(JSON.parse(bad.stdout).error.code).toBe('FALAJ_INVALID_ARGUMENT');
   });
 
+  it('sets a secret from stdin and lists names only', () => {
+    expect(falaj(['secrets', 'set', 'api-key'], 'abc-123\n').code).toBe(0);
+    const list = JSON.parse(ok(['secrets', 'list', '--json'])) as { name: string }[];
+    expect(list.map((s) => s.name)).toEqual(['api-key']);
+    expect(JSON.stringify(list)).not.toContain('abc-123');
+    expect(falaj(['secrets', 'set', 'empty'], '').code).toBe(1);
+    ok(['secrets', 'delete', 'api-key']);
+    expect(JSON.parse(ok(['secrets', 'list', '--json']))).toEqual([]);
+  });
+
   it('sets and lists queues (owner)', () => {
     const cfg = path.join(sb.dataDir, 'gpu.json');
     writeFileSync(

@@ -200,6 +200,40 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     await until(owner.id, ['cancelled']);
   });
 
+  it('hands a job its project secrets at launch, and stores and lists names only', async () => {
+    const put = await x.t.request('PUT', '/api/v1/projects/alpha/secrets/db-password', {
+      token: x.alpha,
+      body: { value: 'hunter2-xyz' },
+    });
+    expect(put.json()).toEqual({ name: 'db-password', outcome: 'created' });
+    const list = await x.t.request('GET', '/api/v1/projects/alpha/secrets', { token: x.alpha });
+    expect(list.json().secrets.map((s: { name: string }) => s.name)).toEqual(['db-password']);
+    expect(list.body).not.toContain('hunter2');
+    expect((await x.t.request('GET', '/api/v1/projects/alpha/secrets', { token: x.viewer })).statusCode).toBe(
+      403,
+    );
+
+    const job = (
+      await submit({
+        command: [NODE, '-e', 'console.log("pw=" + process.env.DB_PASS)'],
+        secrets: { DB_PASS: 'db-password' },
+      })
+    ).json();
+    expect((await until(job.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, { token: x.alpha });
+    expect(logs.body.trim()).toBe('pw=hunter2-xyz');
+    // Nowhere else: not in the job's stored spec, not in the audit chain.
+    expect(JSON.stringify(await show(job.id))).not.toContain('hunter2');
+    const audit = await x.t.svc.store.db.selectFrom('audit_events').select('details').execute();
+    expect(audit.some((a) => String(a.details).includes('hunter2'))).toBe(false);
+
+    const missing = await submit({ command: ['true'], secrets: { X: 'nope' } });
+    expect(missing.json().error).toMatchObject({
+      code: 'FALAJ_INVALID_ARGUMENT',
+      details: { field: 'secrets' },
+    });
+  });
+
   it('exposes queued and running demand per queue on /metrics', async () => {
     const job = (
       await submit({ command: [NODE, '-e', ''], resources: { cpu: 1, gpu: 2, gpuType: 'h100' } })

@@ -64,7 +64,7 @@ function describe(r: RotationReport): string {
     `${c.rewrapped} of ${c.total} ${label} re-wrapped${c.failed.length ? `, ${c.failed.length} FAILED` : ''}`;
   return (
     `key version ${r.version} is now current (was ${r.previousVersion}); ` +
-    `${part('artifact data keys', r.artifacts)}; ${part('MFA secrets', r.mfaSecrets)}. ` +
+    `${part('artifact data keys', r.artifacts)}; ${part('MFA secrets', r.mfaSecrets)}; ${part('project secrets', r.projectSecrets)}. ` +
     'Data files were not rewritten; older key versions stay in the keyring.'
   );
 }
@@ -85,7 +85,11 @@ export function registerKeyCommands(program: Command): void {
       const deps = await openOffline(opts);
       try {
         const report = await rotateKeys(deps, localActor());
-        const failed = [...report.artifacts.failed, ...report.mfaSecrets.failed];
+        const failed = [
+          ...report.artifacts.failed,
+          ...report.mfaSecrets.failed,
+          ...report.projectSecrets.failed,
+        ];
         if (opts.json) printResult(report, opts);
         else {
           printMessage(describe(report), opts);

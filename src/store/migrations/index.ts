@@ -7,6 +7,7 @@ import * as m0004 from './0004-default-experiment.js';
 import * as m0005 from './0005-datasets.js';
 import * as m0006 from './0006-jobs.js';
 import * as m0007 from './0007-run-tokens.js';
+import * as m0008 from './0008-secrets.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-datasets': m0005,
   '0006-jobs': m0006,
   '0007-run-tokens': m0007,
+  '0008-secrets': m0008,
 };
 
 /** The migrations in the order they apply. */
