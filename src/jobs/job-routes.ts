@@ -9,6 +9,7 @@ import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { RunStore } from '../tracking/run-store.js';
+import { AgentExecutor } from './executors/agent.js';
 import { LocalExecutor } from './executors/local.js';
 import { SlurmExecutor } from './executors/slurm.js';
 import { JobScheduler } from './job-scheduler.js';
@@ -71,7 +72,9 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
   const executor: Executor =
     svc.config.executor === 'slurm'
       ? new SlurmExecutor(svc.config.slurmPartition ? { partition: svc.config.slurmPartition } : {})
-      : new LocalExecutor({
+      : svc.config.executor === 'agent'
+        ? new AgentExecutor(svc)
+        : new LocalExecutor({
           stateDir: path.join(workRoot, 'attempts'),
           nodeId: os.hostname(),
           ...(svc.config.nvidiaSmi ? { nvidiaSmi: svc.config.nvidiaSmi } : {}),
@@ -130,21 +133,12 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
         svc,
         req,
         async (tx) => {
-          const existing = await tx
-            .selectFrom('experiments')
-            .select('id')
-            .where('project_id', '=', project.id)
-            .where('name', '=', experiment)
-            .executeTakeFirst();
-          const experimentId =
-            existing?.id ??
-            (await experiments.create(tx, {
-              projectId: project.id,
-              projectName: project.name,
-              name: experiment,
-              tags: [],
-              now: svc.clock.now(),
-            }));
+          const experimentId = await experiments.getOrCreate(tx, {
+            projectId: project.id,
+            projectName: project.name,
+            name: experiment,
+            now: svc.clock.now(),
+          });
           const runId = await runs.create(tx, {
             projectId: project.id,
             projectName: project.name,

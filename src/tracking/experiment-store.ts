@@ -134,6 +134,20 @@ export class ExperimentStore {
     return { id: named.id, created: named.id === id };
   }
 
+  /** The id of the project's experiment of that name, created when there is none yet. */
+  async getOrCreate(
+    tx: Executor,
+    p: { projectId: string; projectName: string; name: string; now: number },
+  ): Promise<string> {
+    const existing = await tx
+      .selectFrom('experiments')
+      .select('id')
+      .where('project_id', '=', p.projectId)
+      .where('name', '=', p.name)
+      .executeTakeFirst();
+    return existing?.id ?? this.create(tx, { ...p, tags: [] });
+  }
+
   async require(db: Executor, projectId: string, id: string): Promise<ExperimentRow> {
     const row = await db
       .selectFrom('experiments')

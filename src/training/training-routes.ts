@@ -133,21 +133,12 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
         svc,
         req,
         async (tx) => {
-          const existing = await tx
-            .selectFrom('experiments')
-            .select(['id', 'lifecycle_stage'])
-            .where('project_id', '=', project.id)
-            .where('name', '=', experiment)
-            .executeTakeFirst();
-          const experimentId =
-            existing?.id ??
-            (await experiments.create(tx, {
-              projectId: project.id,
-              projectName: project.name,
-              name: experiment,
-              tags: [],
-              now: svc.clock.now(),
-            }));
+          const experimentId = await experiments.getOrCreate(tx, {
+            projectId: project.id,
+            projectName: project.name,
+            name: experiment,
+            now: svc.clock.now(),
+          });
           const runId = await runs.create(tx, {
             projectId: project.id,
             projectName: project.name,

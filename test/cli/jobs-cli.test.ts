@@ -1,52 +1,20 @@
 // `falaj jobs` and `falaj queues` against a real server whose scheduler loop runs the jobs on
 // this machine (the local executor), as a new user would try them.
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
+import { CLI } from '../support/server-process.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-function ok(args: string[]) {
-  const r = falaj(args);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
-  return r.stdout;
-}
-async function until(id: string, states: string[]) {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const job = JSON.parse(ok(['jobs', 'show', id, '--json']));
-    if (states.includes(job.state)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} (${job.reason})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+let cli: CliSession;
+const falaj = (args: string[], input = '') => cli.falaj(args, input);
+const ok = (args: string[]) => cli.ok(args);
+const until = (id: string, states: string[]) => cli.untilJob(id, states);
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  server = await startServerProcess({ dataDir: sb.dataDir });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
-  ok(['projects', 'create', 'ml']);
+  cli = await startCliSession();
 });
-afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
-});
+afterAll(() => cli?.dispose());
 
 describe('falaj jobs', () => {
   it('submits a command, which logs to its own tracking run through the server it was given', async () => {
@@ -54,7 +22,7 @@ describe('falaj jobs', () => {
     // Another run of the project: the job's token (scoped to its own run) may not write to it.
     ok(['experiments', 'create', 'other']);
     const other = ok(['runs', 'create', 'other']).trim();
-    const script = path.join(sb.dataDir, 'job.mjs');
+    const script = path.join(cli.sb.dataDir, 'job.mjs');
     writeFileSync(
       script,
       `import { spawnSync } from 'node:child_process';
@@ -78,7 +46,7 @@ process.exit(r.status ?? 1);`,
   });
 
   it('submits a YAML spec, lists jobs, cancels a sleeper, follows logs to the end', async () => {
-    const spec = path.join(sb.dataDir, 'sleep.yaml');
+    const spec = path.join(cli.sb.dataDir, 'sleep.yaml');
     writeFileSync(
       spec,
       `name: sleeper\ncommand: [${JSON.stringify(process.execPath)}, "-e", "console.log('started'); setInterval(() => {}, 1000)"]\nresources:\n  cpu: 0.5\n  memory: 64Mi\n`,
@@ -107,7 +75,7 @@ process.exit(r.status ?? 1);`,
   });
 
   it('sets and lists queues (owner)', () => {
-    const cfg = path.join(sb.dataDir, 'gpu.json');
+    const cfg = path.join(cli.sb.dataDir, 'gpu.json');
     writeFileSync(
       cfg,
       JSON.stringify({

@@ -3,26 +3,14 @@
 // processes are real). Each GPU job gets its own GPU through CUDA_VISIBLE_DEVICES; a third waits
 // with a reason until one is free.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
-  });
-  expect(res.status, `${args.join(' ')}: ${res.stderr}${res.stdout}`).toBe(0);
-  return res.stdout;
-}
+let cli: CliSession;
+const falaj = (args: string[]) => cli.ok(args);
 const show = (id: string) => JSON.parse(falaj(['jobs', 'show', id, '--json']));
 async function until(ids: string[], ok: (jobs: { state: string }[]) => boolean) {
   const deadline = Date.now() + 45_000;
@@ -36,27 +24,20 @@ async function until(ids: string[], ok: (jobs: { state: string }[]) => boolean) 
 }
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  const smi = path.join(sb.dataDir, 'nvidia-smi');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'falaj-smi-'));
+  const smi = path.join(dir, 'nvidia-smi');
   writeFileSync(
     smi,
     '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 81559 MiB\\n1, NVIDIA H100 80GB HBM3, 81559 MiB\\n"\n',
   );
   chmodSync(smi, 0o755);
-  server = await startServerProcess({ dataDir: sb.dataDir, env: { FALAJ_NVIDIA_SMI: smi } });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  falaj(['login', '-u', 'admin'], 'e2e-admin-password\n');
-  falaj(['projects', 'create', 'ml']);
+  cli = await startCliSession({ serverEnv: { FALAJ_NVIDIA_SMI: smi } });
 });
-afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
-});
+afterAll(() => cli?.dispose());
 
 describe('GPU jobs on the local executor', () => {
   it('gives each job its own GPU and queues the one that does not fit', async () => {
-    const marker = path.join(sb.dataDir, 'go');
+    const marker = path.join(cli.sb.dataDir, 'go');
     const script = `console.log('gpus=' + process.env.CUDA_VISIBLE_DEVICES); const fs = require('fs'); setInterval(() => { if (fs.existsSync(${JSON.stringify(marker)})) process.exit(0); }, 100)`;
     const ids = [0, 1, 2].map(() =>
       falaj([

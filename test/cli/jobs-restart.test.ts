@@ -4,49 +4,20 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
-  });
-  expect(res.status, `${args.join(' ')}: ${res.stderr}${res.stdout}`).toBe(0);
-  return res.stdout;
-}
-async function until(id: string, states: string[]) {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const job = JSON.parse(falaj(['jobs', 'show', id, '--json']));
-    if (states.includes(job.state)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} (${job.reason})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+let cli: CliSession;
+const falaj = (args: string[]) => cli.ok(args);
+const until = (id: string, states: string[]) => cli.untilJob(id, states, 45);
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  server = await startServerProcess({ dataDir: sb.dataDir });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  falaj(['login', '-u', 'admin'], 'e2e-admin-password\n');
-  falaj(['projects', 'create', 'ml']);
+  cli = await startCliSession();
 });
-afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
-});
+afterAll(() => cli?.dispose());
 
 describe('a server restart while local jobs run', () => {
   it('finds the surviving job again and records how each ended', async () => {
-    const marker = path.join(sb.dataDir, 'release');
+    const marker = path.join(cli.sb.dataDir, 'release');
     // Ends once the test creates the marker file, so it surely outlives the server.
     const survivor = falaj([
       'jobs',
@@ -73,14 +44,12 @@ describe('a server restart while local jobs run', () => {
     }
     expect(pid).toBeGreaterThan(0);
 
-    server.kill('SIGKILL');
-    await server.exited;
+    await cli.killServer();
     // While no server runs: the doomed job's process dies (as on a machine reboot).
     process.kill(pid, 'SIGKILL');
     spawnSync('touch', [marker]);
 
-    server = await startServerProcess({ dataDir: sb.dataDir });
-    env.FALAJ_URL = server.url;
+    await cli.startServer();
     const s = await until(survivor, ['succeeded', 'failed', 'cancelled']);
     expect(s.state, s.reason).toBe('succeeded');
     expect(falaj(['jobs', 'logs', survivor])).toContain('released');
