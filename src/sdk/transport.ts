@@ -22,6 +22,14 @@ export interface RequestOptions {
   retry: RetryPolicy;
   /** Per-attempt timeout; 0 for none (uploads). */
   timeoutMs?: number;
+  /** Answer a 2xx with the raw bytes and headers instead of parsed JSON. */
+  binary?: boolean;
+}
+
+/** A 2xx answer of a `binary` request. */
+export interface BinaryResponse {
+  bytes: Uint8Array;
+  headers: Headers;
 }
 
 export interface TransportOptions {
@@ -106,6 +114,8 @@ export class Transport {
           err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err;
         throw new FalajApiError(0, 'FALAJ_UNREACHABLE', `${method} ${this.opts.url}${path}: ${String(why)}`);
       }
+      if (o.binary && res.ok)
+        return { bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers } as T;
       const text = await res.text();
       let parsed: unknown = null;
       if (text) {
