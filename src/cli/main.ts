@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDataCommands } from './commands/data.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerJobCommands(program);
   registerSecretCommands(program);
+  registerAgentCommand(program);
   return program;
 }
 

@@ -22,8 +22,8 @@ export interface FalajConfig {
   maxArtifactBytes: number;
   /** Largest JSON body accepted. */
   bodyLimitBytes: number;
-  /** Where jobs run: processes on this machine, or a Slurm cluster this machine submits to. */
-  executor: 'local' | 'slurm';
+  /** Where jobs run: processes on this machine, a Slurm cluster this machine submits to, or agents (`falaj agent`). */
+  executor: 'local' | 'slurm' | 'agent';
   /** Slurm partition for jobs (default: the cluster's default partition). */
   slurmPartition: string | undefined;
   /**
@@ -80,10 +80,10 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
 }
 
 function parseExecutor(v: string): FalajConfig['executor'] {
-  if (v === 'local' || v === 'slurm') return v;
+  if (v === 'local' || v === 'slurm' || v === 'agent') return v;
   throw new FalajError(
     'FALAJ_CONFIG',
-    `executor must be local or slurm, got '${v}' (kubernetes is not wired into the server yet)`,
+    `executor must be local, slurm or agent, got '${v}' (kubernetes is not wired into the server yet)`,
   );
 }
 

@@ -75,10 +75,10 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
       : svc.config.executor === 'agent'
         ? new AgentExecutor(svc)
         : new LocalExecutor({
-          stateDir: path.join(workRoot, 'attempts'),
-          nodeId: os.hostname(),
-          ...(svc.config.nvidiaSmi ? { nvidiaSmi: svc.config.nvidiaSmi } : {}),
-        });
+            stateDir: path.join(workRoot, 'attempts'),
+            nodeId: os.hostname(),
+            ...(svc.config.nvidiaSmi ? { nvidiaSmi: svc.config.nvidiaSmi } : {}),
+          });
   const scheduler = new JobScheduler(svc, jobs, { executor, workRoot, serverUrl: () => urls.get(svc) });
   schedulers.set(svc, scheduler);
   app.addHook('onClose', async () => {

@@ -273,6 +273,8 @@ export interface Database {
   data_versions: DataVersionsTable;
   data_column_tags: DataColumnTagsTable;
   data_validations: DataValidationsTable;
+  agents: AgentsTable;
+  agent_attempts: AgentAttemptsTable;
 }
 
 /** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
@@ -330,4 +332,35 @@ export interface DataValidationsTable {
   success: number;
   created_at: number;
   created_by: string;
+}
+
+/** A `falaj agent` registered with this server; `capacity` is its NodeCapacity as JSON. */
+export interface AgentsTable {
+  id: string;
+  name: string;
+  /** The owner whose credentials registered it. */
+  owner: string;
+  capacity: string;
+  lease_expires_at: number;
+  last_seen_at: number;
+  created_at: number;
+}
+
+/** An attempt assigned to an agent; `request` is the LaunchRequest, sealed under the keyring. */
+export interface AgentAttemptsTable {
+  external_id: string;
+  agent_id: string;
+  job_id: string;
+  attempt: number;
+  request: string;
+  /** pending | running | succeeded | failed | cancelled | lost, as the agent last reported. */
+  state: string;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  cancel_requested: number;
+  cancel_grace_seconds: number | null;
+  /** The uploaded log's blob, once the agent sent it. */
+  log_digest: string | null;
+  updated_at: number;
 }

@@ -20,7 +20,10 @@ export function registerServerCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--insecure-http', 'allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)')
     .option('--log-level <level>', 'pino log level', undefined)
-    .option('--executor <kind>', 'where jobs run: local (default) or slurm (FALAJ_EXECUTOR)')
+    .option(
+      '--executor <kind>',
+      'where jobs run: local (default), slurm, or agent (machines running falaj agent) (FALAJ_EXECUTOR)',
+    )
     .option('--slurm-partition <name>', 'Slurm partition for jobs (FALAJ_SLURM_PARTITION)')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       try {

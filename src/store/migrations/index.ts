@@ -8,6 +8,7 @@ import * as m0005 from './0005-datasets.js';
 import * as m0006 from './0006-jobs.js';
 import * as m0007 from './0007-run-tokens.js';
 import * as m0008 from './0008-secrets.js';
+import * as m0009 from './0009-agents.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0006-jobs': m0006,
   '0007-run-tokens': m0007,
   '0008-secrets': m0008,
+  '0009-agents': m0009,
 };
 
 /** The migrations in the order they apply. */

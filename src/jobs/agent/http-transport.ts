@@ -1,0 +1,36 @@
+// The agent protocol over HTTP(S), as `falaj agent` speaks it.
+import { ApiError, FalajClient } from '../../cli/client.js';
+import type {
+  AgentLease,
+  AgentRegistration,
+  AgentTransport,
+  HeartbeatRequest,
+  HeartbeatResponse,
+} from './protocol.js';
+
+export function httpAgentTransport(url: string, token: string): AgentTransport {
+  // Nothing from the environment or a login file: the agent talks with exactly what it was given.
+  const client = new FalajClient({ url, token }, {});
+  const agentUrl = (id: string) => `/api/v1/agents/${encodeURIComponent(id)}`;
+  return {
+    register: (body: AgentRegistration) => client.post<AgentLease>('/api/v1/agents', body),
+    heartbeat: (id: string, body: HeartbeatRequest) =>
+      client.post<HeartbeatResponse>(`${agentUrl(id)}/heartbeat`, body),
+    async uploadLog(id, externalId, log) {
+      const res = await fetch(`${client.url}${agentUrl(id)}/attempts/${encodeURIComponent(externalId)}/log`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain; charset=utf-8' },
+        body: log as unknown as RequestInit['body'],
+        duplex: 'half',
+      } as RequestInit);
+      if (!res.ok) {
+        const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+        throw new ApiError(
+          res.status,
+          body.error?.code ?? `HTTP_${res.status}`,
+          body.error?.message ?? res.statusText,
+        );
+      }
+    },
+  };
+}

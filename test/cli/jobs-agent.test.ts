@@ -1,0 +1,208 @@
+// The agent executor end to end: a real server (`--executor agent`, a short agent lease) and
+// real `falaj agent` processes. A job runs on an agent with its logs and tracking run; an agent
+// killed with -9 mid-job (its job's processes with it, as when a machine dies) has the job
+// retried on another agent once its lease lapsed, resuming from the job's checkpoint.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../support/dialects.js';
+import { CLI, loginAdmin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+
+let sb: Sandbox;
+let server: ServerProcess;
+let env: Record<string, string>;
+let ownerToken: string;
+const agents: ChildProcess[] = [];
+
+function falaj(args: string[], input = '') {
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+function ok(args: string[], input = '') {
+  const r = falaj(args, input);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
+  return r.stdout;
+}
+async function poll<T>(what: string, fn: () => T | undefined, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+const until = (id: string, states: string[]) =>
+  poll(`job ${id} in ${states.join('|')}`, () => {
+    const job = JSON.parse(ok(['jobs', 'show', id, '--json']));
+    return states.includes(job.state) ? job : undefined;
+  });
+
+/** Starts `falaj agent` and waits for it to have registered. */
+async function startAgent(name: string): Promise<{ proc: ChildProcess; id: string }> {
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'agent',
+      '--url',
+      server.url,
+      '--token',
+      ownerToken,
+      '--name',
+      name,
+      '--work-dir',
+      path.join(sb.dataDir, name),
+      '--cpu',
+      '2',
+      '--memory',
+      '2Gi',
+    ],
+    { env: { ...process.env, FALAJ_TOKEN: '', FALAJ_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  agents.push(proc);
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const id = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (line.includes('falaj agent registered')) resolve(JSON.parse(line).id);
+    });
+    proc.on('exit', (code) => reject(new Error(`agent exited (${code}) before registering: ${err}`)));
+  });
+  return { proc, id };
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('sqlite');
+  server = await startServerProcess({
+    dataDir: sb.dataDir,
+    args: ['--executor', 'agent'],
+    env: { FALAJ_AGENT_LEASE_SECONDS: '6' },
+  });
+  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
+  ok(['login', '-u', 'admin'], 'e2e-admin-password\n');
+  ok(['projects', 'create', 'ml']);
+  ownerToken = await loginAdmin(server.url);
+}, 60_000);
+afterAll(async () => {
+  for (const a of agents) a.kill('SIGKILL');
+  server?.kill('SIGKILL');
+  await server?.exited;
+  await sb?.dispose();
+});
+
+describe('falaj agent', () => {
+  it('refuses a project viewer who tries to register an agent', async () => {
+    ok(['users', 'create', 'vera'], 'vera-password-123\n');
+    ok(['projects', 'members', 'set', 'ml', 'vera', 'viewer']);
+    const login = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'vera', password: 'vera-password-123' }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const res = await fetch(`${server.url}/api/v1/agents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'rogue', capacity: { cpu: 64, memory: 1e12, gpus: {} } }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('runs a job on an agent: logs, tracking run, and the log kept as an artifact', async () => {
+    const agent = await startAgent('agent-one');
+    const script = path.join(sb.dataDir, 'job.mjs');
+    writeFileSync(
+      script,
+      `import { spawnSync } from 'node:child_process';
+const r = spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'runs', 'log', process.env.FALAJ_RUN_ID, '--metric', 'loss=0.5'], { encoding: 'utf8' });
+console.log('logged', r.status, r.stderr, 'cwd', process.cwd());
+process.exit(r.status ?? 1);`,
+    );
+    const id = ok([
+      'jobs',
+      'submit',
+      '--cpu',
+      '1',
+      '--memory',
+      '64Mi',
+      '--',
+      process.execPath,
+      script,
+    ]).trim();
+    const done = await until(id, ['succeeded', 'failed', 'cancelled']);
+    const logs = ok(['jobs', 'logs', id]);
+    expect(done.state, logs).toBe('succeeded');
+    expect(done.executor).toBe('agent');
+    expect(logs).toContain('logged 0');
+    // It ran under the agent's work dir, not the server's.
+    expect(logs).toContain(path.join(sb.dataDir, 'agent-one', 'attempts', id, '1'));
+    const run = JSON.parse(ok(['runs', 'show', done.runId, '--json']));
+    expect(run.info.status).toBe('FINISHED');
+    expect(run.data.metrics).toContainEqual(expect.objectContaining({ key: 'loss', value: 0.5 }));
+    const artifact = await fetch(`${server.url}/api/v1/projects/ml/artifacts/files/jobs/${id}/1/log.txt`, {
+      headers: { authorization: `Bearer ${ownerToken}` },
+    });
+    expect(artifact.status).toBe(200);
+    expect(await artifact.text()).toBe(logs);
+    // A clean stop: SIGTERM drains (the server stops placing work on it), then it exits.
+    const gone = new Promise((r) => agent.proc.once('exit', r));
+    agent.proc.kill('SIGTERM');
+    await gone;
+  }, 150_000);
+
+  it('retries the job of an agent killed with -9 on another agent, from its checkpoint', async () => {
+    const first = await startAgent('agent-doomed');
+    const checkpoint = path.join(sb.dataDir, 'shared-checkpoint.txt');
+    const pidFile = path.join(sb.dataDir, 'job.pid');
+    const spec = path.join(sb.dataDir, 'resumable.yaml');
+    // 25 steps of 300 ms; each step is checkpointed to a directory both agents share.
+    const job = `const fs=require('fs');const ck=${JSON.stringify(checkpoint)};
+let step=fs.existsSync(ck)?Number(fs.readFileSync(ck,'utf8')):0;
+console.log('attempt '+process.env.FALAJ_ATTEMPT+' starts at step '+step);
+fs.writeFileSync(${JSON.stringify(pidFile)},String(process.pid));
+const t=setInterval(()=>{step++;fs.writeFileSync(ck,String(step));if(step>=25){clearInterval(t);console.log('done at step '+step);}},300);`;
+    writeFileSync(
+      spec,
+      `name: resumable\ncommand: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(job)}]\nresources: {cpu: 1, memory: 64Mi}\nretry: {maxAttempts: 2, backoffSeconds: 0}\n`,
+    );
+    const id = ok(['jobs', 'submit', spec]).trim();
+    await until(id, ['running']);
+    await poll('a few checkpointed steps', () =>
+      existsSync(checkpoint) && Number(readFileSync(checkpoint, 'utf8')) >= 3 ? true : undefined,
+    );
+    // The machine dies: the agent and the job's whole process group, without a word.
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
+    // The agent is gone before its job dies: otherwise it could still see the job end and
+    // report it failed, which is not what a dead machine does.
+    const agentGone = new Promise((r) => first.proc.once('exit', r));
+    first.proc.kill('SIGKILL');
+    await agentGone;
+    process.kill(-pgid, 'SIGKILL');
+    const reached = Number(readFileSync(checkpoint, 'utf8'));
+
+    await startAgent('agent-spare');
+    const done = await until(id, ['succeeded', 'failed', 'cancelled']);
+    const logs = ok(['jobs', 'logs', id]);
+    expect(done.state, `${done.reason}\n${JSON.stringify(done.events)}\n${logs}`).toBe('succeeded');
+    expect(done.attempt).toBe(2);
+    const resumedAt = Number(/attempt 2 starts at step (\d+)/.exec(logs)?.[1]);
+    expect(resumedAt).toBeGreaterThanOrEqual(reached);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(logs).toContain('done at step 25');
+    const events = (done.events ?? []) as { reason: string | null; to: string }[];
+    expect(
+      events.some((e) => e.to === 'queued' && /agent agent-doomed stopped heartbeating/.test(e.reason ?? '')),
+    ).toBe(true);
+  }, 180_000);
+});
