@@ -121,12 +121,22 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
             missing,
           },
         );
-      if (spec.code && 'artifact' in spec.code)
-        throw new FalajError(
-          'FALAJ_INVALID_ARGUMENT',
-          'job spec: code snapshots from artifacts are not available yet; use code: {path} on the executing machine',
-          { field: 'code' },
-        );
+      if (spec.code && 'artifact' in spec.code) {
+        const tar = await svc.store.db
+          .selectFrom('artifacts')
+          .select('path')
+          .where('project_id', '=', project.id)
+          .where('path', '=', spec.code.artifact)
+          .executeTakeFirst();
+        if (!tar)
+          throw new FalajError(
+            'FALAJ_INVALID_ARGUMENT',
+            `job spec: code artifact '${spec.code.artifact}' does not exist`,
+            {
+              field: 'code',
+            },
+          );
+      }
       await assertQueueExists(svc.store.db, spec.queue);
       const experiment = req.body.experiment ?? 'jobs';
       const job = await audited(

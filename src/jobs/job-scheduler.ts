@@ -1,9 +1,12 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { newId } from '../core/ids.js';
 import { resolveSecrets } from '../security/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
 import type { Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { RunStore } from '../tracking/run-store.js';
+import { materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { DEFAULT_QUEUE, schedulerConfig, storedQueues } from './queues.js';
@@ -246,13 +249,29 @@ export class JobScheduler {
         ...(spec.mixedPrecision ? { FALAJ_MIXED_PRECISION: spec.mixedPrecision } : {}),
         ...(admitted.run_id ? { FALAJ_RUN_ID: admitted.run_id } : {}),
       };
+      const workDir = `${this.opts.workRoot}/${job.id}/${admitted.attempt}`;
+      // A code snapshot is unpacked here for executors on this machine (or a shared disk); an
+      // agent fetches and unpacks it on its own machine.
+      const launchSpec =
+        this.executor.kind === 'agent'
+          ? spec
+          : await materializeCode(spec, workDir, async (artifactPath, file) => {
+              const row = await db
+                .selectFrom('artifacts')
+                .select('digest')
+                .where('project_id', '=', job.project_id)
+                .where('path', '=', artifactPath)
+                .executeTakeFirst();
+              if (!row) throw new Error(`code snapshot '${artifactPath}' no longer exists`);
+              await pipeline(await svc.artifacts.get(row.digest), createWriteStream(file));
+            });
       const { externalId } = await this.executor.start({
         jobId: job.id,
         attempt: admitted.attempt,
-        spec,
+        spec: launchSpec,
         placements,
         env,
-        workDir: `${this.opts.workRoot}/${job.id}/${admitted.attempt}`,
+        workDir,
       });
       await db.transaction().execute((tx) =>
         this.jobs.transition(tx, admitted, 'running', {

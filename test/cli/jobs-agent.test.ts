@@ -3,7 +3,7 @@
 // killed with -9 mid-job (its job's processes with it, as when a machine dies) has the job
 // retried on another agent once its lease lapsed, resuming from the job's checkpoint.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,19 @@ process.exit(r.status ?? 1);`,
     });
     expect(artifact.status).toBe(200);
     expect(await artifact.text()).toBe(logs);
+
+    // A code snapshot (--code): the agent downloads it and runs the job inside it.
+    const code = path.join(sb.dataDir, 'agent-code');
+    mkdirSync(code, { recursive: true });
+    writeFileSync(
+      path.join(code, 'main.js'),
+      "console.log('snapshot on agent', require('fs').existsSync('main.js'))",
+    );
+    const snap = ok(['jobs', 'submit', '--code', code, '--', process.execPath, 'main.js']).trim();
+    const ran = await until(snap, ['succeeded', 'failed', 'cancelled']);
+    expect(ran.state, ok(['jobs', 'logs', snap])).toBe('succeeded');
+    expect(ok(['jobs', 'logs', snap])).toContain('snapshot on agent true');
+
     // A clean stop: SIGTERM drains (the server stops placing work on it), then it exits.
     const gone = new Promise((r) => agent.proc.once('exit', r));
     agent.proc.kill('SIGTERM');

@@ -1,6 +1,6 @@
 // `falaj jobs` and `falaj queues` against a real server whose scheduler loop runs the jobs on
 // this machine (the local executor), as a new user would try them.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
@@ -62,6 +62,22 @@ process.exit(r.status ?? 1);`,
     const bad = falaj(['jobs', 'submit', '--json', '--cpu', '-2', '--', 'true']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).error.code).toBe('FALAJ_INVALID_ARGUMENT');
+  });
+
+  it('runs a job in a snapshot of a local folder (--code)', async () => {
+    const dir = path.join(cli.sb.dataDir, 'project-code');
+    mkdirSync(path.join(dir, 'lib'), { recursive: true });
+    writeFileSync(path.join(dir, 'main.js'), "console.log('from snapshot', require('./lib/answer.js'))");
+    writeFileSync(path.join(dir, 'lib', 'answer.js'), 'module.exports = 42;');
+    const id = ok(['jobs', 'submit', '--code', dir, '--', process.execPath, 'main.js']).trim();
+    // The folder changes after submit: the job still runs what was snapshotted.
+    writeFileSync(path.join(dir, 'lib', 'answer.js'), 'module.exports = 0;');
+    const done = await until(id, ['succeeded', 'failed']);
+    expect(done.state, ok(['jobs', 'logs', id])).toBe('succeeded');
+    expect(ok(['jobs', 'logs', id])).toContain('from snapshot 42');
+    expect((done.spec as { code: { artifact: string } }).code.artifact).toMatch(
+      /^jobs\/code\/[0-9a-f]{24}\.tar$/,
+    );
   });
 
   it('sets a secret from stdin and lists names only', () => {

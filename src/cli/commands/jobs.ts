@@ -1,5 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { packFolder } from '../../jobs/code-snapshot.js';
 import { parseJobSpec, parseJobSpecText } from '../../jobs/job-spec.js';
 import { ApiError, type FalajClient } from '../client.js';
 import { printResult } from '../output.js';
@@ -39,6 +43,37 @@ function row(j: JobView) {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** Packs `dir` and uploads it as `jobs/code/<sha256 prefix>.tar`; returns the artifact path. */
+async function uploadCode(client: FalajClient, dir: string): Promise<string> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'falaj-code-'));
+  try {
+    const tar = path.join(tmp, 'code.tar');
+    await packFolder(path.resolve(dir), tar);
+    const bytes = await readFile(tar);
+    const artifact = `jobs/code/${createHash('sha256').update(bytes).digest('hex').slice(0, 24)}.tar`;
+    const url = `${client.url}/api/v1/projects/${encodeURIComponent(client.project ?? '')}/artifacts/files/${artifact}`;
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: {
+        ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
+        'content-type': 'application/x-tar',
+      },
+      body: bytes,
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new ApiError(
+        res.status,
+        body.error?.code ?? `HTTP_${res.status}`,
+        body.error?.message ?? res.statusText,
+      );
+    }
+    return artifact;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 export function registerJobCommands(program: Command): void {
   const jobs = program
     .command('jobs')
@@ -54,6 +89,7 @@ export function registerJobCommands(program: Command): void {
       .option('--memory <size>', 'memory, e.g. 2Gi (with a command)')
       .option('--gpu <n>', 'GPUs (with a command)')
       .option('--gpu-type <type>', 'GPU type (with a command)')
+      .option('--code <dir>', 'snapshot this folder (tar, stored as a project artifact); the job runs in it')
       .option('--experiment <name>', 'tracking experiment of the job’s run (default "jobs")'),
   ).action(
     action(async (client, opts, args: string[]) => {
@@ -75,6 +111,8 @@ export function registerJobCommands(program: Command): void {
           ...(Object.keys(resources).length ? { resources } : {}),
         });
       }
+      if (opts.code)
+        spec = { ...(spec as object), code: { artifact: await uploadCode(client, String(opts.code)) } };
       const job = await client.post<JobView>(jobsUrl(client), {
         spec,
         ...(opts.experiment ? { experiment: opts.experiment } : {}),

@@ -1,6 +1,7 @@
 // What `falaj agent` does: registers its capacity, heartbeats, runs its assignments with a
 // LocalExecutor on its own machine, reports their states, delivers cancels, and uploads each
 // attempt's log when it ends (before reporting the end, so an ended attempt has its log).
+import { materializeCode } from '../code-snapshot.js';
 import type { LocalExecutor } from '../executors/local.js';
 import type { AttemptStatus, LaunchRequest } from '../types.js';
 import type { AgentCapacity, AgentTransport, AttemptReport, HeartbeatResponse } from './protocol.js';
@@ -137,8 +138,12 @@ export class AgentLoop {
     }
     const held: Held = { status: { state: 'pending' } };
     this.#held.set(externalId, held);
-    this.opts.executor
-      .start({ ...request, workDir: this.opts.workDirFor(request) })
+    const workDir = this.opts.workDirFor(request);
+    // A code snapshot comes from the server's artifact store and is unpacked on this machine.
+    const fetchCode = (artifactPath: string, file: string) =>
+      this.opts.transport.downloadArtifact(request.env.FALAJ_PROJECT ?? '', artifactPath, file);
+    materializeCode(request.spec, workDir, fetchCode)
+      .then((spec) => this.opts.executor.start({ ...request, spec, workDir }))
       .then(
         ({ externalId: localId }) => {
           held.localId = localId;

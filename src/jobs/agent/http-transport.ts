@@ -1,4 +1,7 @@
 // The agent protocol over HTTP(S), as `falaj agent` speaks it.
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ApiError, FalajClient } from '../../cli/client.js';
 import type {
   AgentLease,
@@ -12,7 +15,26 @@ export function httpAgentTransport(url: string, token: string): AgentTransport {
   // Nothing from the environment or a login file: the agent talks with exactly what it was given.
   const client = new FalajClient({ url, token }, {});
   const agentUrl = (id: string) => `/api/v1/agents/${encodeURIComponent(id)}`;
+  const fail = async (res: Response) => {
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new ApiError(
+      res.status,
+      body.error?.code ?? `HTTP_${res.status}`,
+      body.error?.message ?? res.statusText,
+    );
+  };
   return {
+    async downloadArtifact(project, artifactPath, file) {
+      const encoded = artifactPath.split('/').map(encodeURIComponent).join('/');
+      const res = await fetch(
+        `${client.url}/api/v1/projects/${encodeURIComponent(project)}/artifacts/files/${encoded}`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
+      if (!res.ok || !res.body) return fail(res);
+      await pipeline(Readable.fromWeb(res.body as never), createWriteStream(file));
+    },
     register: (body: AgentRegistration) => client.post<AgentLease>('/api/v1/agents', body),
     heartbeat: (id: string, body: HeartbeatRequest) =>
       client.post<HeartbeatResponse>(`${agentUrl(id)}/heartbeat`, body),
@@ -23,14 +45,7 @@ export function httpAgentTransport(url: string, token: string): AgentTransport {
         body: log as unknown as RequestInit['body'],
         duplex: 'half',
       } as RequestInit);
-      if (!res.ok) {
-        const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-        throw new ApiError(
-          res.status,
-          body.error?.code ?? `HTTP_${res.status}`,
-          body.error?.message ?? res.statusText,
-        );
-      }
+      if (!res.ok) await fail(res);
     },
   };
 }
