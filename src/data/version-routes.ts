@@ -7,7 +7,6 @@ import { newId } from '../core/ids.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { computeDriftDuckDB, computeFairnessDuckDB, type DriftMethod } from '../statistics/index.js';
-import { fetchParquet } from './blobs.js';
 import {
   columnTags,
   findDataset,
@@ -22,7 +21,7 @@ import { suggestSuite } from './suggest.js';
 import { parseSuite } from './suite.js';
 import { receiveBody } from './upload.js';
 import { runSuite } from './validate.js';
-import { createVersion, referenceResolver, workspaceFor } from './version-service.js';
+import { createVersion, referenceResolver, withVersionFile, workspaceFor } from './version-service.js';
 
 const base = '/api/v1/projects/:project/datasets/:dataset/versions';
 
@@ -220,16 +219,11 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
           `dataset '${d.name}' has no suite: send one in the body or set one`,
           { dataset: d.name },
         );
-      const ws = await workspaceFor(svc);
-      let result: Awaited<ReturnType<typeof runSuite>>;
-      try {
-        const parquet = await fetchParquet(svc, v.digest, ws.file('version.parquet'));
-        result = await runSuite(ws, parquet, JSON.parse(v.schema), suite, {
+      const result = await withVersionFile(svc, v.digest, (ws, parquet) =>
+        runSuite(ws, parquet, JSON.parse(v.schema), suite, {
           reference: referenceResolver(svc, store.db, project.id, ws),
-        });
-      } finally {
-        await ws.close();
-      }
+        }),
+      );
       if (adHoc) return result;
       return audited(svc, req, async (tx) => {
         const status = result.success ? 'passed' : 'failed';
@@ -335,12 +329,10 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
     async (req) => {
       const project = req.project!;
       const { v } = await load(project.id, req.params.dataset, req.params.version);
-      const ws = await workspaceFor(svc);
-      try {
-        const current = await fetchParquet(svc, v.digest, ws.file('current.parquet'));
+      return withVersionFile(svc, v.digest, async (ws, current) => {
         const reference = await referenceResolver(svc, store.db, project.id, ws)(req.body.reference);
         const { columns, method, threshold, driftShare } = req.body;
-        return await computeDriftDuckDB(
+        return computeDriftDuckDB(
           ws.conn,
           { parquet: reference },
           { parquet: current },
@@ -351,9 +343,7 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
             ...(driftShare !== undefined ? { driftShare } : {}),
           },
         );
-      } finally {
-        await ws.close();
-      }
+      });
     },
   );
 
@@ -383,11 +373,9 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
     async (req) => {
       const project = req.project!;
       const { v } = await load(project.id, req.params.dataset, req.params.version);
-      const ws = await workspaceFor(svc);
-      try {
-        const file = await fetchParquet(svc, v.digest, ws.file('current.parquet'));
-        const { prediction, label, sensitive, positiveLabel, negativeLabel, minGroupSize } = req.body;
-        return await computeFairnessDuckDB(
+      const { prediction, label, sensitive, positiveLabel, negativeLabel, minGroupSize } = req.body;
+      return withVersionFile(svc, v.digest, (ws, file) =>
+        computeFairnessDuckDB(
           ws.conn,
           { parquet: file },
           { prediction, label, sensitive },
@@ -396,10 +384,8 @@ export async function versionRoutes(app: FalajApp, svc: Services): Promise<void>
             ...(negativeLabel !== undefined ? { negativeLabel: negativeLabel as never } : {}),
             ...(minGroupSize !== undefined ? { minGroupSize } : {}),
           },
-        );
-      } finally {
-        await ws.close();
-      }
+        ),
+      );
     },
   );
 }

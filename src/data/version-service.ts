@@ -27,6 +27,23 @@ export function workspaceFor(svc: Services): Promise<DuckWorkspace> {
   return DuckWorkspace.open(path.join(svc.config.dataDir, 'tmp'));
 }
 
+/**
+ * Runs `fn` over a stored version's Parquet, decrypted into a fresh workspace that is removed
+ * afterwards (DuckDB reads files, not streams).
+ */
+export async function withVersionFile<T>(
+  svc: Services,
+  digest: string,
+  fn: (ws: DuckWorkspace, file: string) => Promise<T>,
+): Promise<T> {
+  const ws = await workspaceFor(svc);
+  try {
+    return await fn(ws, await fetchParquet(svc, digest, ws.file('version.parquet')));
+  } finally {
+    await ws.close();
+  }
+}
+
 /** Resolves "dataset@N" within the project to a local Parquet copy inside `ws`. */
 export function referenceResolver(svc: Services, db: Executor, projectId: string, ws: DuckWorkspace) {
   return async (ref: string): Promise<string> => {
