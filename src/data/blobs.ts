@@ -1,8 +1,7 @@
 // Version Parquet files in the project's encrypted artifact store. Each version also gets an
 // `artifacts` row (datasets/<name>/v<N>.parquet) so that it is listed with the project's files;
 // the shared blob reaper keeps a version's blob even if that row is deleted (holdVersionBlobs).
-import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
 import { blobReaper } from '../artifacts/blob-reaper.js';
 import type { Services } from '../server/services.js';
 
@@ -12,12 +11,6 @@ export function versionArtifactPath(dataset: string, version: number): string {
 
 export async function putParquet(svc: Services, file: string): Promise<{ digest: string; size: number }> {
   return svc.artifacts.put(createReadStream(file));
-}
-
-/** Decrypts a stored version to a local file (DuckDB reads files, not streams). */
-export async function fetchParquet(svc: Services, digest: string, out: string): Promise<string> {
-  await pipeline(await svc.artifacts.get(digest), createWriteStream(out));
-  return out;
 }
 
 /** Dataset versions hold their Parquet blobs by digest: the shared reaper must keep them. */

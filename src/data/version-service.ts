@@ -4,6 +4,7 @@
 // are written in one transaction. A failure leaves no row, and the blob is removed again.
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { blobToFile } from '../artifacts/blob-file.js';
 import { blobReaper } from '../artifacts/blob-reaper.js';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -13,7 +14,7 @@ import { audited } from '../server/audited.js';
 import type { Services } from '../server/services.js';
 import type { DataDatasetsTable } from '../store/schema.js';
 import { isUniqueViolation } from '../tracking/ids.js';
-import { fetchParquet, putParquet, versionArtifactPath } from './blobs.js';
+import { putParquet, versionArtifactPath } from './blobs.js';
 import { findDataset, findVersion, latestVersion, parseStoredSuite } from './dataset-store.js';
 import { ingestFile } from './ingest.js';
 import { detectPii } from './pii.js';
@@ -38,7 +39,7 @@ export async function withVersionFile<T>(
 ): Promise<T> {
   const ws = await workspaceFor(svc);
   try {
-    return await fn(ws, await fetchParquet(svc, digest, ws.file('version.parquet')));
+    return await fn(ws, await blobToFile(svc, digest, ws.file('version.parquet')));
   } finally {
     await ws.close();
   }
@@ -50,7 +51,7 @@ export function referenceResolver(svc: Services, db: Executor, projectId: string
     const at = ref.lastIndexOf('@');
     const d = await findDataset(db, projectId, ref.slice(0, at));
     const v = await findVersion(db, d, ref.slice(at + 1));
-    return fetchParquet(svc, v.digest, ws.file(`ref-${newId()}.parquet`));
+    return blobToFile(svc, v.digest, ws.file(`ref-${newId()}.parquet`));
   };
 }
 

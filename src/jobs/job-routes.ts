@@ -264,15 +264,7 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
             patch: { ended_at: svc.clock.now() },
             cause: auditBase(req),
           });
-          if (c?.run_id) {
-            const run = await tx
-              .selectFrom('runs')
-              .select('status')
-              .where('id', '=', c.run_id)
-              .executeTakeFirst();
-            if (run?.status === 'RUNNING')
-              await runs.update(tx, project.id, c.run_id, { status: 'KILLED', endTime: svc.clock.now() });
-          }
+          if (c) await jobs.endRun(tx, c, 'KILLED');
           return c;
         });
         if (!done)

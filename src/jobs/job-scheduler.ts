@@ -1,11 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { blobToFile } from '../artifacts/blob-file.js';
 import { newId } from '../core/ids.js';
 import { resolveSecrets } from '../security/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
 import type { Services } from '../server/services.js';
-import { ExperimentStore } from '../tracking/experiment-store.js';
-import { RunStore } from '../tracking/run-store.js';
 import { materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { acquireLease, releaseLease } from './lease.js';
@@ -48,7 +45,6 @@ const defaultOnError = (err: unknown) =>
  */
 export class JobScheduler {
   readonly holder: string;
-  private readonly runs: RunStore;
   private usage: UsageHistory | undefined;
   private lastPass: number | undefined;
   /** Jobs this server asked to stop for preemption (their capacity is freed once they exit). */
@@ -65,7 +61,6 @@ export class JobScheduler {
     private readonly opts: JobSchedulerOptions,
   ) {
     this.holder = opts.holder ?? `server-${newId().slice(0, 12)}`;
-    this.runs = new RunStore(new ExperimentStore(svc.store.dialect));
   }
 
   get executor(): Executor {
@@ -198,7 +193,7 @@ export class JobScheduler {
             reason: `cannot run: ${v.reason}`,
             patch: { ended_at: now },
           });
-          if (done) await this.endRun(tx, done, 'FAILED');
+          if (done) await this.jobs.endRun(tx, done, 'FAILED');
         });
       } else if (job.reason !== v.reason) {
         await db
@@ -263,7 +258,7 @@ export class JobScheduler {
                 .where('path', '=', artifactPath)
                 .executeTakeFirst();
               if (!row) throw new Error(`code snapshot '${artifactPath}' no longer exists`);
-              await pipeline(await svc.artifacts.get(row.digest), createWriteStream(file));
+              await blobToFile(svc, row.digest, file);
             });
       const { externalId } = await this.executor.start({
         jobId: job.id,
@@ -320,7 +315,7 @@ export class JobScheduler {
           reason: status.reason ?? 'exit code 0',
           patch: ended,
         });
-        if (done) await this.endRun(tx, done, 'FINISHED');
+        if (done) await this.jobs.endRun(tx, done, 'FINISHED');
         return;
       }
       if (this.preempting.delete(job.id)) {
@@ -341,7 +336,7 @@ export class JobScheduler {
           reason: status.reason ?? 'cancelled',
           patch: ended,
         });
-        if (c) await this.endRun(tx, c, 'KILLED');
+        if (c) await this.jobs.endRun(tx, c, 'KILLED');
         return;
       }
       const reason = status.reason ?? status.state;
@@ -362,24 +357,8 @@ export class JobScheduler {
         return;
       }
       const f = await this.jobs.transition(tx, job, 'failed', { reason, patch: ended });
-      if (f) await this.endRun(tx, f, 'FAILED');
+      if (f) await this.jobs.endRun(tx, f, 'FAILED');
     });
-  }
-
-  private async endRun(
-    tx: Parameters<JobStore['get']>[0],
-    job: JobRow,
-    status: 'FINISHED' | 'FAILED' | 'KILLED',
-  ): Promise<void> {
-    if (!job.run_id) return;
-    const run = await tx
-      .selectFrom('runs')
-      .select(['status', 'lifecycle_stage'])
-      .where('id', '=', job.run_id)
-      .executeTakeFirst();
-    // The script may have ended its run itself; a deleted run is left as it is.
-    if (run?.lifecycle_stage !== 'active' || run.status !== 'RUNNING') return;
-    await this.runs.update(tx, job.project_id, job.run_id, { status, endTime: this.svc.clock.now() });
   }
 
   /** A project token for this attempt, as the submitter (capped by their role), until the time limit. */

@@ -4,6 +4,8 @@ import { newId } from '../core/ids.js';
 import type { Executor } from '../security/audit-log.js';
 import type { Services } from '../server/services.js';
 import type { JobsTable } from '../store/schema.js';
+import { ExperimentStore } from '../tracking/experiment-store.js';
+import { RunStore } from '../tracking/run-store.js';
 import type { JobSpec, JobState, Placement } from './types.js';
 
 export type JobRow = Selectable<JobsTable>;
@@ -43,7 +45,26 @@ export function placementsOf(row: JobRow): Placement[] {
 
 /** Jobs and their transitions; every transition is a job_events row and an audit event, in one transaction. */
 export class JobStore {
-  constructor(private readonly svc: Services) {}
+  private readonly runs: RunStore;
+
+  constructor(private readonly svc: Services) {
+    this.runs = new RunStore(new ExperimentStore(svc.store.dialect));
+  }
+
+  /**
+   * Ends a job's tracking run with the job: FINISHED, FAILED or KILLED. A run the script ended
+   * itself keeps its status; a deleted run is left as it is.
+   */
+  async endRun(tx: Executor, job: JobRow, status: 'FINISHED' | 'FAILED' | 'KILLED'): Promise<void> {
+    if (!job.run_id) return;
+    const run = await tx
+      .selectFrom('runs')
+      .select(['status', 'lifecycle_stage'])
+      .where('id', '=', job.run_id)
+      .executeTakeFirst();
+    if (run?.lifecycle_stage !== 'active' || run.status !== 'RUNNING') return;
+    await this.runs.update(tx, job.project_id, job.run_id, { status, endTime: this.svc.clock.now() });
+  }
 
   async insert(
     tx: Executor,

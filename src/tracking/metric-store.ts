@@ -186,8 +186,13 @@ interface ChunkRow {
 
 /** Chunks in insertion order, decoded and merged into one ordered series. */
 function mergeRows(rows: ChunkRow[]): Series {
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
-  return mergeChunks(rows.map((r) => decodeChunk(r.data, r.n)));
+  return mergeDecoded(rows.map((r) => ({ id: Number(r.id), series: decodeChunk(r.data, r.n) })));
+}
+
+/** Decoded chunks merged in insertion (id) order. */
+function mergeDecoded(chunks: { id: number; series: Series }[]): Series {
+  chunks.sort((a, b) => a.id - b.id);
+  return mergeChunks(chunks.map((c) => c.series));
 }
 
 /** One page of a key's history, as columns. */
@@ -230,7 +235,8 @@ export async function metricHistory(
   }
   const atOrAfter = (step: number, ts: number) => step > s || (step === s && ts >= t);
 
-  const fetched: ChunkRow[] = [];
+  // Each chunk is decoded once, as it arrives.
+  const fetched: { id: number; series: Series }[] = [];
   let bound = Number.NEGATIVE_INFINITY;
   let after: { minStep: number; id: number } | undefined;
   // Steps of the page's candidate points not yet below `bound`, and how many are.
@@ -250,7 +256,7 @@ export async function metricHistory(
       q = q.where((eb) => eb(eb.refTuple('min_step', 'id'), '>', eb.tuple(a.minStep, a.id)));
     }
     const rows = (await q.orderBy('min_step').orderBy('id').limit(limit).execute()) as ChunkRow[];
-    fetched.push(...rows);
+    for (const r of rows) fetched.push({ id: Number(r.id), series: decodeChunk(r.data, r.n) });
     const last = rows[rows.length - 1];
     if (rows.length < limit || !last) {
       bound = Number.POSITIVE_INFINITY;
@@ -258,10 +264,9 @@ export async function metricHistory(
     }
     after = { minStep: Number(last.min_step), id: Number(last.id) };
     bound = after.minStep;
-    for (const r of rows) {
-      pointsFetched += r.n;
-      const c = decodeChunk(r.data, r.n);
-      for (let i = 0; i < r.n; i++)
+    for (const { series: c } of fetched.slice(fetched.length - rows.length)) {
+      pointsFetched += c.steps.length;
+      for (let i = 0; i < c.steps.length; i++)
         if (atOrAfter(c.steps[i] as number, c.timestamps[i] as number)) pending.push(c.steps[i] as number);
     }
     // Enough settled points to fill the page and show there is another?
@@ -276,7 +281,7 @@ export async function metricHistory(
     limit = Math.min(MAX_FETCH, Math.max(FIRST_FETCH, Math.ceil((maxResults + 1 - settled) / perChunk) + 1));
   }
 
-  const all = mergeRows(fetched);
+  const all = mergeDecoded(fetched);
   let from = 0;
   while (from < all.steps.length && !atOrAfter(all.steps[from] as number, all.timestamps[from] as number))
     from++;

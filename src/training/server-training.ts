@@ -1,9 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Transaction } from 'kysely';
+import { blobToFile } from '../artifacts/blob-file.js';
 import { storeArtifact } from '../artifacts/record-artifact.js';
 import { isFalajError } from '../core/errors.js';
 import type { AuditInput } from '../security/audit-log.js';
@@ -67,7 +67,7 @@ export class ServerTrainer {
     let trialMetric = 'valid_loss';
     try {
       const data = path.join(dir, `data${job.extension}`);
-      await pipeline(await svc.artifacts.get(job.digest), createWriteStream(data));
+      await blobToFile(svc, job.digest, data);
       const out = path.join(dir, 'model');
       const result = await runTraining(
         { ...job.request, data, out },
