@@ -103,51 +103,52 @@ export class ServerTrainer {
             },
             tx,
           );
-        await this.runs.setTags(tx, job.runId, [{ key: 'falaj.training.state', value: 'finished' }]);
-        await this.runs.update(tx, job.projectId, job.runId, {
-          status: 'FINISHED',
-          endTime: svc.clock.now(),
-        });
-        await svc.audit.append(tx, {
-          ...job.audit,
-          action: 'training.finish',
-          objectType: 'run',
-          objectId: job.runId,
-          projectId: job.projectId,
-          outcome: 'success',
-          status: 200,
-          details: { metrics: result.metrics, trials: trials.length },
-        });
+        await this.finish(tx, job, 'finished', [], { metrics: result.metrics, trials: trials.length });
       });
     } catch (err) {
       const code = isFalajError(err) ? err.code : 'FALAJ_INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       await svc.store.db
         .transaction()
-        .execute(async (tx) => {
-          await this.runs.setTags(tx, job.runId, [
-            { key: 'falaj.training.state', value: 'failed' },
-            { key: 'falaj.training.error', value: `${code}: ${message}`.slice(0, 8000) },
-          ]);
-          await this.runs.update(tx, job.projectId, job.runId, {
-            status: 'FAILED',
-            endTime: svc.clock.now(),
-          });
-          await svc.audit.append(tx, {
-            ...job.audit,
-            action: 'training.finish',
-            objectType: 'run',
-            objectId: job.runId,
-            projectId: job.projectId,
-            outcome: 'failure',
-            status: 400,
-            details: { code },
-          });
-        })
+        .execute((tx) =>
+          this.finish(
+            tx,
+            job,
+            'failed',
+            [{ key: 'falaj.training.error', value: `${code}: ${message}`.slice(0, 8000) }],
+            { code },
+          ),
+        )
         .catch(() => {});
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Ends the run (its state tag, status and end time) and records the outcome in the audit chain. */
+  private async finish(
+    tx: Transaction<Database>,
+    job: AcceptedTraining,
+    state: 'finished' | 'failed',
+    tags: { key: string; value: string }[],
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const ok = state === 'finished';
+    await this.runs.setTags(tx, job.runId, [{ key: 'falaj.training.state', value: state }, ...tags]);
+    await this.runs.update(tx, job.projectId, job.runId, {
+      status: ok ? 'FINISHED' : 'FAILED',
+      endTime: this.svc.clock.now(),
+    });
+    await this.svc.audit.append(tx, {
+      ...job.audit,
+      action: 'training.finish',
+      objectType: 'run',
+      objectId: job.runId,
+      projectId: job.projectId,
+      outcome: ok ? 'success' : 'failure',
+      status: ok ? 200 : 400,
+      details,
+    });
   }
 
   /** A tuning trial as a finished nested run: its params, its curve, its state. */
