@@ -1,46 +1,25 @@
 // `falaj train` and `falaj predict` end to end: a CSV in, a model directory out, predictions
 // from it, and the training logged to a real server (a run, and one nested run per trial).
-import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adultLikeCsv } from '../support/adult-like.js';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
+let cli: CliSession;
 let csv = '';
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+const falaj = (args: string[], input = '') => cli.falaj(args, input);
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  server = await startServerProcess({ dataDir: sb.dataDir });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
-  expect(falaj(['projects', 'create', 'ml']).code).toBe(0);
-  csv = path.join(sb.dataDir, 'adult.csv');
+  cli = await startCliSession();
+  csv = path.join(cli.sb.dataDir, 'adult.csv');
   writeFileSync(csv, adultLikeCsv(2000, 9));
 });
-afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
-});
+afterAll(() => cli?.dispose());
 
 describe('falaj train and predict', () => {
   it('prints one JSON document with honest metrics, writes the model, and logs runs and trials', () => {
-    const out = path.join(sb.dataDir, 'model');
+    const out = path.join(cli.sb.dataDir, 'model');
     const res = falaj([
       'train',
       '--data',
@@ -180,7 +159,7 @@ describe('falaj train and predict', () => {
     expect(JSON.parse(missing.stdout).error.code).toBe('FALAJ_DATA_INVALID');
     const badParams = falaj(['train', '--data', csv, '--target', 'income', '--params', '{oops', '--json']);
     expect(JSON.parse(badParams.stdout).error.code).toBe('FALAJ_INVALID_ARGUMENT');
-    const badModel = falaj(['predict', '--model', sb.dataDir, '--data', csv, '--json']);
+    const badModel = falaj(['predict', '--model', cli.sb.dataDir, '--data', csv, '--json']);
     expect(JSON.parse(badModel.stdout).error.code).toBe('FALAJ_MODEL_INVALID');
   });
 });
