@@ -131,16 +131,19 @@ export class JobScheduler {
     const projectOf = (j: JobRow) => projectNames.get(j.project_id) ?? j.project_id;
     const running: RunningJob[] = active
       .filter((j) => j.state !== 'queued')
-      .map((j) => ({
-        id: j.id,
-        queue: j.queue,
-        project: projectOf(j),
-        priority: j.priority,
-        startedAt: Number(j.started_at ?? j.updated_at),
-        placements: placementsOf(j),
-        ...(specOf(j).maxRuntimeSeconds ? { maxRuntimeSeconds: specOf(j).maxRuntimeSeconds as number } : {}),
-        ...(this.preempting.has(j.id) ? { terminating: true } : {}),
-      }));
+      .map((j) => {
+        const { maxRuntimeSeconds } = specOf(j);
+        return {
+          id: j.id,
+          queue: j.queue,
+          project: projectOf(j),
+          priority: j.priority,
+          startedAt: Number(j.started_at ?? j.updated_at),
+          placements: placementsOf(j),
+          ...(maxRuntimeSeconds ? { maxRuntimeSeconds } : {}),
+          ...(this.preempting.has(j.id) ? { terminating: true } : {}),
+        };
+      });
     const queued = active.filter(
       (j) => j.state === 'queued' && (j.not_before === null || Number(j.not_before) <= now),
     );
