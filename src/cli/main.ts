@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.js';
+import { registerAgentsCommands } from './commands/agents.js';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDataCommands } from './commands/data.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerSecretCommands(program);
   registerAgentCommand(program);
+  registerAgentsCommands(program);
   return program;
 }
 

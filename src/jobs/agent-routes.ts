@@ -1,11 +1,19 @@
-// The agent protocol's routes (`falaj agent` on other machines). Agents authenticate as a
-// platform owner (permission `owner`: a user session, never a project API token): an agent runs
-// any project's jobs and receives their tokens, which only an owner may see across projects.
+// The agent protocol's routes (`falaj agent` on other machines). Agents authenticate with an
+// agent token (./agent-admin-routes.ts mints them) or an owner's session (permission `agent`):
+// an agent runs any project's jobs and receives their tokens. An agent token speaks only for
+// the agents it registered, so one leaked machine cannot take over another's attempts.
+import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
-import { agentHeartbeat, registerAgent, storeAgentLog } from './agent/agent-store.js';
+import {
+  agentHeartbeat,
+  attemptCodeDigest,
+  registerAgent,
+  speaksFor,
+  storeAgentLog,
+} from './agent/agent-store.js';
 import type { HeartbeatRequest } from './agent/protocol.js';
 
 const AgentParams = Type.Object({ id: Type.String({ pattern: '^agent-[0-9a-f]{16}$' }) });
@@ -39,7 +47,7 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
   app.post(
     '/api/v1/agents',
     {
-      config: { permission: 'owner' },
+      config: { permission: 'agent' },
       schema: {
         tags: ['jobs'],
         summary: 'Register an agent (`falaj agent`): its capacity; answers its id and lease',
@@ -56,7 +64,14 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
           `this server runs jobs with the ${svc.config.executor} executor; start it with --executor agent`,
         );
       const lease = await audited(svc, req, async (tx) => {
-        const l = await registerAgent(svc, tx, req.identity!.username, req.body.name, req.body.capacity);
+        const l = await registerAgent(
+          svc,
+          tx,
+          req.identity!.username,
+          req.identity!.agentToken?.id ?? null,
+          req.body.name,
+          req.body.capacity,
+        );
         return {
           result: l,
           audit: {
@@ -74,7 +89,7 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
   app.post(
     '/api/v1/agents/:id/heartbeat',
     {
-      config: { permission: 'owner' },
+      config: { permission: 'agent' },
       schema: {
         tags: ['jobs'],
         summary: "Renew an agent's lease and report its attempts; answers assignments and cancels",
@@ -86,11 +101,31 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
       },
     },
     async (req) => {
+      await speaksFor(svc, req.identity, req.params.id);
       const res = await agentHeartbeat(svc, req.params.id, req.body as HeartbeatRequest);
       // A lease renewal every few seconds is not an audit event; the job transitions it leads
       // to are (the scheduler records each one with job_events and the audit log).
       req.audited = true;
       return res;
+    },
+  );
+
+  app.get(
+    '/api/v1/agents/:id/attempts/:externalId/code',
+    {
+      config: { permission: 'agent' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'The code snapshot (a tar) of an attempt assigned to this agent and not yet ended',
+        params: AttemptParams,
+      },
+    },
+    async (req, reply) => {
+      const { id, externalId } = req.params;
+      await speaksFor(svc, req.identity, id);
+      const digest = await attemptCodeDigest(svc, id, externalId);
+      req.audited = true;
+      return reply.type('application/x-tar').send(Readable.from(await svc.artifacts.get(digest)));
     },
   );
 
@@ -102,7 +137,7 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
     routes.put(
       '/api/v1/agents/:id/attempts/:externalId/log',
       {
-        config: { permission: 'owner' },
+        config: { permission: 'agent' },
         schema: {
           tags: ['jobs'],
           summary: "Upload an ended attempt's log (raw body); kept as jobs/<jobId>/<attempt>/log.txt",
@@ -111,6 +146,7 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
       },
       async (req, reply) => {
         const { id, externalId } = req.params;
+        await speaksFor(svc, req.identity, id);
         const result = await audited(svc, req, async (tx) => {
           const r = await storeAgentLog(
             svc,

@@ -47,8 +47,6 @@ export class JobScheduler {
   readonly holder: string;
   private usage: UsageHistory | undefined;
   private lastPass: number | undefined;
-  /** Jobs this server asked to stop for preemption (their capacity is freed once they exit). */
-  private readonly preempting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private loop: (() => Promise<void>) | undefined;
   private stopped = false;
@@ -141,7 +139,8 @@ export class JobScheduler {
           startedAt: Number(j.started_at ?? j.updated_at),
           placements: placementsOf(j),
           ...(maxRuntimeSeconds ? { maxRuntimeSeconds } : {}),
-          ...(this.preempting.has(j.id) ? { terminating: true } : {}),
+          // Being preempted: its capacity is freed once it exits (jobs.preempt_requested_at).
+          ...(j.preempt_requested_at !== null ? { terminating: true } : {}),
         };
       });
     const queued = active.filter(
@@ -172,11 +171,10 @@ export class JobScheduler {
     const byId = new Map(active.map((j) => [j.id, j]));
     for (const p of decision.preemptions) {
       const victim = byId.get(p.jobId);
-      if (!victim?.external_id || this.preempting.has(victim.id)) continue;
-      this.preempting.add(victim.id);
+      if (!victim?.external_id || victim.preempt_requested_at !== null) continue;
       await db
         .updateTable('jobs')
-        .set({ reason: `preempting: ${p.reason}` })
+        .set({ reason: `preempting: ${p.reason}`, preempt_requested_at: now })
         .where('id', '=', victim.id)
         .execute();
       await this.executor.cancel(victim.external_id, { graceSeconds: this.opts.graceSeconds ?? 10 });
@@ -321,7 +319,7 @@ export class JobScheduler {
         if (done) await this.jobs.endRun(tx, done, 'FINISHED');
         return;
       }
-      if (this.preempting.delete(job.id)) {
+      if (job.preempt_requested_at !== null) {
         const p = await this.jobs.transition(tx, job, 'preempted', {
           reason: job.reason ?? 'preempted',
           patch: ended,
@@ -329,7 +327,13 @@ export class JobScheduler {
         if (p)
           await this.jobs.transition(tx, p, 'queued', {
             reason: 'requeued after preemption (resumes from its last checkpoint)',
-            patch: { attempt: p.attempt + 1, external_id: null, started_at: null, ended_at: null },
+            patch: {
+              attempt: p.attempt + 1,
+              external_id: null,
+              started_at: null,
+              ended_at: null,
+              preempt_requested_at: null,
+            },
           });
         return;
       }

@@ -93,6 +93,7 @@ export class JobStore {
       ended_at: null,
       not_before: null,
       cancel_requested_at: null,
+      preempt_requested_at: null,
     };
     await tx.insertInto('jobs').values(row).execute();
     await tx

@@ -37,7 +37,13 @@ export async function authorize(
       'MFA is required: enrol with `falaj mfa enroll` before anything else',
     );
   }
+  // An agent token runs jobs it is handed and nothing else: no reads, no project access.
+  if (identity.kind === 'agent' && rule.scope !== 'agent')
+    throw denied('an agent token is only for the agent protocol (falaj agent)');
   switch (rule.scope) {
+    case 'agent':
+      if (identity.kind === 'agent' || (identity.kind === 'session' && identity.isOwner)) return null;
+      throw denied('this route needs an agent token or the platform owner');
     case 'identity':
       return null;
     case 'session':

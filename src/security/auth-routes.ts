@@ -161,7 +161,9 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
         .where('m.user_id', '=', id.userId)
         .orderBy('p.name')
         .execute();
-      return { user: toView(user), kind: id.kind, mfaEnrollmentRequired: id.mfaPending, memberships };
+      // 'mfa-setup' refuses agent tokens (access.ts), so a user is behind every caller here.
+      const kind = id.kind as 'session' | 'token';
+      return { user: toView(user), kind, mfaEnrollmentRequired: id.mfaPending, memberships };
     },
   );
 

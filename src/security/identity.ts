@@ -2,17 +2,20 @@ import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
 import type { Executor } from './audit-log.js';
 import { isProjectRole, type ProjectRole } from './roles.js';
-import { API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, sha256Hex } from './secrets.js';
+import { AGENT_TOKEN_PREFIX, API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, sha256Hex } from './secrets.js';
 
 /** Who is calling: a user through a login session, or an API token acting for its user. */
 export interface Identity {
-  kind: 'session' | 'token';
+  /** agent: an agent token (`falaj agent`), good for the agent protocol's routes only. */
+  kind: 'session' | 'token' | 'agent';
   userId: string;
   username: string;
   isOwner: boolean;
   sessionId?: string;
   /** runId: a job's token, which writes only to that run and runs nested under it. */
   token?: { id: string; projectId: string; role: ProjectRole; runId?: string };
+  /** The agent token, for kind 'agent'. */
+  agentToken?: { id: string; name: string };
   /** MFA is required for everyone and this user has not enrolled: only MFA set-up is allowed. */
   mfaPending: boolean;
 }
@@ -20,6 +23,7 @@ export interface Identity {
 export function actorOf(identity: Identity | null): string {
   if (!identity) return 'anonymous';
   if (identity.kind === 'token' && identity.token) return `token:${identity.token.id}:${identity.username}`;
+  if (identity.kind === 'agent' && identity.agentToken) return `agent-token:${identity.agentToken.id}`;
   return `user:${identity.username}`;
 }
 
@@ -111,8 +115,33 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
       mfaPending: false,
     };
   }
+  if (bearer.startsWith(AGENT_TOKEN_PREFIX)) return resolveAgentToken(db, now, bearer);
   throw new FalajError(
     'FALAJ_UNAUTHENTICATED',
     'unrecognised credential: expected a falaj_ API token or a session',
   );
+}
+
+async function resolveAgentToken(db: Executor, now: number, bearer: string): Promise<Identity> {
+  const row = await db
+    .selectFrom('agent_tokens')
+    .select(['id', 'name', 'expires_at', 'revoked_at', 'last_used_at'])
+    .where('token_hash', '=', sha256Hex(bearer))
+    .executeTakeFirst();
+  if (!row) throw new FalajError('FALAJ_UNAUTHENTICATED', 'agent token is not valid');
+  if (row.revoked_at !== null) throw new FalajError('FALAJ_TOKEN_REVOKED', 'agent token has been revoked');
+  if (row.expires_at !== null && row.expires_at <= now)
+    throw new FalajError('FALAJ_TOKEN_EXPIRED', 'agent token has expired');
+  if (row.last_used_at === null || now - row.last_used_at > LAST_USED_GRANULARITY_MS) {
+    await db.updateTable('agent_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  }
+  // No user behind it: it acts as itself, and access.ts lets it through agent routes only.
+  return {
+    kind: 'agent',
+    userId: '',
+    username: `agent:${row.name}`,
+    isOwner: false,
+    agentToken: { id: row.id, name: row.name },
+    mfaPending: false,
+  };
 }

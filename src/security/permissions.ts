@@ -12,6 +12,8 @@ import type { ProjectRole } from './roles.js';
  * - project-session:<role>: the same, through a user session only (minting API tokens: a token
  *   must not be able to mint tokens, or a leaked token could outlive its own expiry).
  * - owner: the platform owner (a user session only; tokens are always project-scoped).
+ * - agent: the agent protocol (`falaj agent`): an agent token, or the owner's session. An agent
+ *   token is refused everywhere else.
  */
 export type Permission =
   | 'public'
@@ -20,10 +22,11 @@ export type Permission =
   | 'mfa-setup'
   | `project:${ProjectRole}`
   | `project-session:${ProjectRole}`
-  | 'owner';
+  | 'owner'
+  | 'agent';
 
 export interface PermissionRule {
-  scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner';
+  scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner' | 'agent';
   role?: ProjectRole;
   sessionOnly?: boolean;
 }

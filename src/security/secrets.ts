@@ -3,6 +3,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** Prefix of API tokens (so secret scanners can find leaked ones); sessions use their own. */
 export const API_TOKEN_PREFIX = 'falaj_';
 export const SESSION_TOKEN_PREFIX = 'falajs_';
+/** `falaj agent`'s credential (src/jobs/agent-tokens.ts): the agent protocol and nothing else. */
+export const AGENT_TOKEN_PREFIX = 'falajagt_';
 
 /** 256 random bits, base64url, behind a recognisable prefix. */
 export function newSecretToken(prefix: string): string {

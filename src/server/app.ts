@@ -6,6 +6,7 @@ import Fastify, { LogController } from 'fastify';
 import { artifactRoutes } from '../artifacts/artifact-routes.js';
 import type { Logger } from '../core/logger.js';
 import { dataRoutes } from '../data/data-routes.js';
+import { agentAdminRoutes } from '../jobs/agent-admin-routes.js';
 import { agentRoutes } from '../jobs/agent-routes.js';
 import { installJobMetrics } from '../jobs/job-metrics.js';
 import { jobRoutes } from '../jobs/job-routes.js';
@@ -101,6 +102,7 @@ export async function buildApp(
   await trainingRoutes(app, svc);
   await jobRoutes(app, svc);
   await agentRoutes(app, svc);
+  await agentAdminRoutes(app, svc);
   await secretRoutes(app, svc);
   installJobMetrics(svc, metrics);
   await dataRoutes(app, svc);

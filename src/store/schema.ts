@@ -192,6 +192,8 @@ export interface JobsTable {
   not_before: number | null;
   /** Set by a cancel of an admitted or running job: its end is then `cancelled`, not a failure. */
   cancel_requested_at: number | null;
+  /** Set when the scheduler stops the attempt to free its capacity: its end requeues the job. */
+  preempt_requested_at: number | null;
 }
 
 export interface JobEventsTable {
@@ -275,6 +277,7 @@ export interface Database {
   data_validations: DataValidationsTable;
   agents: AgentsTable;
   agent_attempts: AgentAttemptsTable;
+  agent_tokens: AgentTokensTable;
 }
 
 /** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
@@ -344,6 +347,20 @@ export interface AgentsTable {
   lease_expires_at: number;
   last_seen_at: number;
   created_at: number;
+  /** The agent token that registered it; null when an owner's session did. */
+  token_id: string | null;
+}
+
+/** Credentials of `falaj agent` (migration 0011); only the SHA-256 of the token is kept. */
+export interface AgentTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 /** An attempt assigned to an agent; `request` is the LaunchRequest, sealed under the keyring. */

@@ -14,6 +14,7 @@ let sb: Sandbox;
 let server: ServerProcess;
 let env: Record<string, string>;
 let ownerToken: string;
+let agentToken: string;
 const agents: ChildProcess[] = [];
 
 function falaj(args: string[], input = '') {
@@ -55,7 +56,7 @@ async function startAgent(name: string): Promise<{ proc: ChildProcess; id: strin
       '--url',
       server.url,
       '--token',
-      ownerToken,
+      agentToken,
       '--name',
       name,
       '--work-dir',
@@ -92,6 +93,8 @@ beforeAll(async () => {
   ok(['login', '-u', 'admin'], 'e2e-admin-password\n');
   ok(['projects', 'create', 'ml']);
   ownerToken = await loginAdmin(server.url);
+  // What an operator does once per pool of machines: the agents run with this, not a session.
+  agentToken = ok(['agents', 'tokens', 'create', 'e2e-pool']).trim();
 }, 60_000);
 afterAll(async () => {
   for (const a of agents) a.kill('SIGKILL');
@@ -118,8 +121,23 @@ describe('falaj agent', () => {
     expect(res.status).toBe(403);
   });
 
+  it('refuses to start with a token the server does not know', () => {
+    const r = falaj(['agent', '--url', server.url, '--token', 'falajagt_not-a-real-token', '--name', 'x']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/agent token is not valid/);
+  });
+
   it('runs a job on an agent: logs, tracking run, and the log kept as an artifact', async () => {
     const agent = await startAgent('agent-one');
+    const listed = JSON.parse(ok(['agents', 'list', '--json'])) as {
+      id: string;
+      state: string;
+      name: string;
+    }[];
+    expect(listed).toContainEqual(
+      expect.objectContaining({ id: agent.id, name: 'agent-one', state: 'live' }),
+    );
+    expect(ok(['agents', 'list'])).toMatch(/agent-one\s+live\s+2\s+2\.0Gi/);
     const script = path.join(sb.dataDir, 'job.mjs');
     writeFileSync(
       script,

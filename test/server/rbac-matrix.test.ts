@@ -8,6 +8,7 @@ import { newId } from '../../src/core/ids.js';
 import { type Permission, parsePermission } from '../../src/security/permissions.js';
 import { type ProjectRole, roleAtLeast } from '../../src/security/roles.js';
 import {
+  AGENT_TOKEN_PREFIX,
   API_TOKEN_PREFIX,
   newSecretToken,
   SESSION_TOKEN_PREFIX,
@@ -19,7 +20,8 @@ import { DIALECTS } from '../support/dialects.js';
 type Caller =
   | { name: string; kind: 'anonymous' }
   | { name: string; kind: 'session'; user: string; owner: boolean; role: ProjectRole | null }
-  | { name: string; kind: 'token'; user: string; role: ProjectRole };
+  | { name: string; kind: 'token'; user: string; role: ProjectRole }
+  | { name: string; kind: 'agent' };
 
 const CALLERS: Caller[] = [
   { name: 'anonymous', kind: 'anonymous' },
@@ -31,6 +33,7 @@ const CALLERS: Caller[] = [
   { name: 'owner', kind: 'session', user: 'admin', owner: true, role: null },
   { name: 'viewer-token', kind: 'token', user: 'm-admin', role: 'viewer' },
   { name: 'admin-token', kind: 'token', user: 'm-admin', role: 'admin' },
+  { name: 'agent-token', kind: 'agent' },
 ];
 
 /** Whether `caller` should get past access control for `permission`. */
@@ -38,7 +41,11 @@ function allowed(caller: Caller, permission: Permission): boolean {
   const rule = parsePermission(permission);
   if (rule.scope === 'public') return true;
   if (caller.kind === 'anonymous') return false;
+  // An agent token speaks the agent protocol and nothing else.
+  if (caller.kind === 'agent') return rule.scope === 'agent';
   switch (rule.scope) {
+    case 'agent':
+      return caller.kind === 'session' && caller.owner;
     case 'identity':
       return true;
     case 'session':
@@ -90,6 +97,23 @@ describe.each(DIALECTS)('role × route matrix on %s', (dialect) => {
   async function credential(caller: Caller): Promise<string | undefined> {
     if (caller.kind === 'anonymous') return undefined;
     const now = t.clock.now();
+    if (caller.kind === 'agent') {
+      const token = newSecretToken(AGENT_TOKEN_PREFIX);
+      await t.svc.store.db
+        .insertInto('agent_tokens')
+        .values({
+          id: newId(),
+          name: 'matrix',
+          token_hash: sha256Hex(token),
+          created_by: 'admin',
+          created_at: now,
+          expires_at: null,
+          revoked_at: null,
+          last_used_at: null,
+        })
+        .execute();
+      return token;
+    }
     const userId = userIds.get(caller.user)!;
     if (caller.kind === 'session') {
       const token = newSecretToken(SESSION_TOKEN_PREFIX);

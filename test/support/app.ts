@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/core/clock.js';
-import { resolveConfig } from '../../src/core/config.js';
+import { type ConfigFlags, resolveConfig } from '../../src/core/config.js';
 import { bootstrapAdmin } from '../../src/security/bootstrap.js';
 import { buildApp } from '../../src/server/app.js';
 import type { Services } from '../../src/server/services.js';
@@ -31,11 +31,12 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-export async function createTestContext(dialect: DialectName): Promise<TestContext> {
+/** `flags`: server flags beyond the sandbox's store (e.g. `{ executor: 'agent' }`). */
+export async function createTestContext(dialect: DialectName, flags: ConfigFlags = {}): Promise<TestContext> {
   const sandbox = await createSandbox(dialect);
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12, 0, 0));
   const config = resolveConfig(
-    { dataDir: sandbox.dataDir, databaseUrl: sandbox.databaseUrl, logLevel: 'silent' },
+    { ...flags, dataDir: sandbox.dataDir, databaseUrl: sandbox.databaseUrl, logLevel: 'silent' },
     { FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD },
   );
   const svc = await createServices(config, clock);

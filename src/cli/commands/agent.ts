@@ -16,7 +16,10 @@ export function registerAgentCommand(program: Command): void {
         'finish the running attempts, then exit (a second SIGTERM or SIGINT exits at once, leaving them to run unwatched)',
     )
     .option('--url <url>', 'server URL (default: FALAJ_URL)')
-    .option('--token <token>', "a platform owner's session token (default: FALAJ_TOKEN)")
+    .option(
+      '--token <token>',
+      'an agent token from `falaj agents tokens create` (or an owner session; default: FALAJ_TOKEN)',
+    )
     .option('--name <name>', 'agent name (default: the hostname)')
     .option('--work-dir <dir>', 'where attempts run and their records live', '.falaj-agent')
     .option('--cpu <n>', 'CPU cores to offer (default: all of this machine)')
@@ -49,6 +52,7 @@ async function runAgent(opts: Record<string, string | undefined>): Promise<void>
   const memory = opts.memory !== undefined ? parseMemory('--memory', opts.memory) : node.memory;
   const loop = new AgentLoop({
     transport: httpAgentTransport(url, token),
+    serverUrl: url,
     executor,
     name,
     capacity: { cpu, memory, gpus: node.gpus, labels: { ...node.labels, executor: 'agent' } },

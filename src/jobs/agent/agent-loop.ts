@@ -13,6 +13,11 @@ export interface AgentLoopOptions {
   readonly capacity: AgentCapacity;
   /** Where an attempt runs on this machine (the server's workDir names a path on the server). */
   readonly workDirFor: (req: LaunchRequest) => string;
+  /**
+   * The server's URL as this agent reaches it: given to its attempts as FALAJ_URL, since the
+   * address the server knows itself by (often loopback) may mean nothing on this machine.
+   */
+  readonly serverUrl?: string;
   /** Default 2000 ms. */
   readonly heartbeatMs?: number;
   /** Problems worth a line (a failed heartbeat or upload); the loop goes on. */
@@ -139,11 +144,13 @@ export class AgentLoop {
     const held: Held = { status: { state: 'pending' } };
     this.#held.set(externalId, held);
     const workDir = this.opts.workDirFor(request);
+    const agentId = this.#id as string;
     // A code snapshot comes from the server's artifact store and is unpacked on this machine.
-    const fetchCode = (artifactPath: string, file: string) =>
-      this.opts.transport.downloadArtifact(request.env.FALAJ_PROJECT ?? '', artifactPath, file);
+    const fetchCode = (_artifactPath: string, file: string) =>
+      this.opts.transport.downloadCode(agentId, externalId, file);
+    const env = this.opts.serverUrl ? { ...request.env, FALAJ_URL: this.opts.serverUrl } : request.env;
     materializeCode(request.spec, workDir, fetchCode)
-      .then((spec) => this.opts.executor.start({ ...request, spec, workDir }))
+      .then((spec) => this.opts.executor.start({ ...request, spec, env, workDir }))
       .then(
         ({ externalId: localId }) => {
           held.localId = localId;

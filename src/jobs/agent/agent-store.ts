@@ -5,6 +5,7 @@ import type { Transaction } from 'kysely';
 import { storeArtifact } from '../../artifacts/record-artifact.js';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import type { Identity } from '../../security/identity.js';
 import type { Services } from '../../server/services.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../store/schema.js';
 import type { AttemptStatus, LaunchRequest, NodeCapacity } from '../types.js';
@@ -55,6 +56,7 @@ export async function registerAgent(
   svc: Services,
   tx: Transaction<Database>,
   owner: string,
+  tokenId: string | null,
   name: string,
   capacity: AgentCapacity,
 ): Promise<AgentLease> {
@@ -67,6 +69,7 @@ export async function registerAgent(
       id,
       name,
       owner,
+      token_id: tokenId,
       capacity: JSON.stringify(capacity),
       lease_expires_at: expires,
       last_seen_at: now,
@@ -206,4 +209,42 @@ export function statusOfRow(
   if (!leaseLive(svc, agent))
     return { state: 'lost', reason: `agent ${agent?.name ?? row.agent_id} stopped heartbeating` };
   return { state: row.state as 'pending' | 'running' };
+}
+
+/**
+ * Whether this caller may speak for the agent: an owner's session for any agent, an agent token
+ * only for the agents it registered. Another token's agent reads as absent (ids are not probed).
+ */
+export async function speaksFor(svc: Services, identity: Identity | null, agentId: string): Promise<void> {
+  if (identity?.kind !== 'agent') return;
+  const agent = await getAgent(svc, agentId);
+  if (!agent || agent.token_id !== identity.agentToken?.id)
+    throw new FalajError('FALAJ_NOT_FOUND', `no agent '${agentId}' registered with this token`);
+}
+
+/** The blob of an open attempt's code snapshot: only while the attempt is this agent's to run. */
+export async function attemptCodeDigest(svc: Services, agentId: string, externalId: string): Promise<string> {
+  const db = svc.store.db;
+  const row = await db
+    .selectFrom('agent_attempts as a')
+    .innerJoin('jobs as j', 'j.id', 'a.job_id')
+    .select(['a.external_id', 'a.request', 'a.state', 'a.agent_id', 'a.job_id', 'a.attempt'])
+    .select(['a.exit_code', 'a.signal', 'a.reason', 'a.cancel_requested', 'a.cancel_grace_seconds'])
+    .select(['a.log_digest', 'a.updated_at', 'j.project_id'])
+    .where('a.external_id', '=', externalId)
+    .where('a.agent_id', '=', agentId)
+    .executeTakeFirst();
+  if (!row || ENDED_STATES.has(row.state))
+    throw new FalajError('FALAJ_NOT_FOUND', `agent ${agentId} holds no open attempt '${externalId}'`);
+  const code = openRequest(svc, row).spec.code;
+  if (!code || !('artifact' in code))
+    throw new FalajError('FALAJ_NOT_FOUND', `attempt '${externalId}' has no code snapshot`);
+  const artifact = await db
+    .selectFrom('artifacts')
+    .select('digest')
+    .where('project_id', '=', row.project_id)
+    .where('path', '=', code.artifact)
+    .executeTakeFirst();
+  if (!artifact) throw new FalajError('FALAJ_NOT_FOUND', `code snapshot '${code.artifact}' no longer exists`);
+  return artifact.digest;
 }

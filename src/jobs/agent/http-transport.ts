@@ -24,10 +24,9 @@ export function httpAgentTransport(url: string, token: string): AgentTransport {
     );
   };
   return {
-    async downloadArtifact(project, artifactPath, file) {
-      const encoded = artifactPath.split('/').map(encodeURIComponent).join('/');
+    async downloadCode(id, externalId, file) {
       const res = await fetch(
-        `${client.url}/api/v1/projects/${encodeURIComponent(project)}/artifacts/files/${encoded}`,
+        `${client.url}${agentUrl(id)}/attempts/${encodeURIComponent(externalId)}/code`,
         {
           headers: { authorization: `Bearer ${token}` },
         },

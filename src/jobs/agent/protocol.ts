@@ -39,8 +39,8 @@ export interface AgentTransport {
   register(body: AgentRegistration): Promise<AgentLease>;
   heartbeat(agentId: string, body: HeartbeatRequest): Promise<HeartbeatResponse>;
   uploadLog(agentId: string, externalId: string, log: AsyncIterable<Uint8Array>): Promise<void>;
-  /** Writes a project artifact (a job's code snapshot) to a local file. */
-  downloadArtifact(project: string, artifactPath: string, file: string): Promise<void>;
+  /** Writes the code snapshot (a tar) of an attempt assigned to this agent to a local file. */
+  downloadCode(agentId: string, externalId: string, file: string): Promise<void>;
 }
 
 /** Seconds an agent's lease lasts past its last heartbeat (FALAJ_AGENT_LEASE_SECONDS; default 30). */

@@ -9,6 +9,8 @@ import * as m0006 from './0006-jobs.js';
 import * as m0007 from './0007-run-tokens.js';
 import * as m0008 from './0008-secrets.js';
 import * as m0009 from './0009-agents.js';
+import * as m0010 from './0010-job-preemption.js';
+import * as m0011 from './0011-agent-tokens.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -25,6 +27,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0007-run-tokens': m0007,
   '0008-secrets': m0008,
   '0009-agents': m0009,
+  '0010-job-preemption': m0010,
+  '0011-agent-tokens': m0011,
 };
 
 /** The migrations in the order they apply. */

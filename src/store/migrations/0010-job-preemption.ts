@@ -1,0 +1,13 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
+
+/**
+ * When the scheduler asked a job's attempt to stop so that another job gets its capacity. Kept
+ * in the database, not in the scheduler's memory: a server restarted during the grace period
+ * must still requeue the job when the attempt ends (not record a cancel), and must not count
+ * its capacity twice meanwhile.
+ */
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+  await db.schema.alterTable('jobs').addColumn('preempt_requested_at', time).execute();
+}

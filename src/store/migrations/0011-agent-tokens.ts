@@ -1,0 +1,24 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect.js';
+
+/**
+ * Agent tokens: the credential `falaj agent` runs with. An owner mints one per machine (or
+ * pool); it may only register agents and speak the agent protocol for the agents it
+ * registered, never call the rest of the API, and it does not expire with a session.
+ * `agents.token_id` names the token that registered an agent (null: an owner's session).
+ */
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+  await db.schema
+    .createTable('agent_tokens')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', time, (c) => c.notNull())
+    .addColumn('expires_at', time)
+    .addColumn('revoked_at', time)
+    .addColumn('last_used_at', time)
+    .execute();
+  await db.schema.alterTable('agents').addColumn('token_id', 'text').execute();
+}
