@@ -1,5 +1,8 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobScheduler } from '../../src/jobs/job-routes.js';
+import { JobScheduler } from '../../src/jobs/job-scheduler.js';
+import { JobStore } from '../../src/jobs/job-store.js';
 import { DIALECTS } from '../support/dialects.js';
 import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
 
@@ -145,7 +148,11 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     await until(second.id, ['cancelled']);
   });
 
-  it('reclaims lent quota by preemption: the borrower is stopped and requeued, the owner runs', async () => {
+  /**
+   * Beta borrows all of alpha's idle quota of queue `shared` with two jobs; returns their ids
+   * and the spec of a job of alpha's that needs its quota back.
+   */
+  async function borrowEverything() {
     const cpus = (await jobScheduler(x.t.svc)!.executor.discover()).reduce((a, n) => a + n.cpu, 0);
     const half = Math.floor(cpus / 2);
     const put = await x.t.request('PUT', '/api/v1/queues/shared', {
@@ -179,6 +186,11 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
       await jobScheduler(x.t.svc)!.pass();
       if ((await Promise.all(borrowers.map(showBeta))).every((j) => j.state === 'running')) break;
     }
+    return { borrowers, sleeper, showBeta };
+  }
+
+  it('reclaims lent quota by preemption: the borrower is stopped and requeued, the owner runs', async () => {
+    const { borrowers, sleeper, showBeta } = await borrowEverything();
     const owner = (await submit(sleeper)).json();
     const running = await until(owner.id, ['running']);
     expect(running.state).toBe('running');
@@ -194,6 +206,40 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     expect(
       String((v.events as { to: string; reason: string }[]).find((e) => e.to === 'preempted')?.reason),
     ).toMatch(/reclaim/);
+    for (const id of borrowers)
+      await x.t.request('POST', `/api/v1/projects/beta/jobs/${id}/cancel`, { token: x.beta });
+    await x.t.request('POST', `/api/v1/projects/alpha/jobs/${owner.id}/cancel`, { token: x.alpha });
+    await until(owner.id, ['cancelled']);
+  });
+
+  it('a server restarted while it preempts a job still requeues that job (not a cancel)', async () => {
+    const { borrowers, sleeper, showBeta } = await borrowEverything();
+    const owner = (await submit(sleeper)).json();
+    const first = jobScheduler(x.t.svc)!;
+    const deadline = Date.now() + 30_000;
+    let victim: string | undefined;
+    while (!victim && Date.now() < deadline) {
+      await first.pass();
+      for (const id of borrowers) if (/^preempting/.test((await showBeta(id)).reason ?? '')) victim = id;
+    }
+    expect(victim).toBeDefined();
+    // The server goes down here and another scheduler takes over: nothing of the first one's
+    // memory survives; what it asked of the victim is in the database.
+    const restarted = new JobScheduler(x.t.svc, new JobStore(x.t.svc), {
+      executor: first.executor,
+      holder: first.holder,
+      workRoot: path.join(x.t.svc.config.dataDir, 'jobs'),
+      serverUrl: () => undefined,
+    });
+    while (Date.now() < deadline) {
+      await restarted.pass();
+      if ((await show(owner.id)).state === 'running') break;
+    }
+    const v = await showBeta(victim as string);
+    const to = (v.events as { to: string }[]).map((e) => e.to);
+    expect(to).not.toContain('cancelled');
+    expect(to.slice(to.indexOf('preempted'), to.indexOf('preempted') + 2)).toEqual(['preempted', 'queued']);
+    expect((await show(owner.id)).state).toBe('running');
     for (const id of borrowers)
       await x.t.request('POST', `/api/v1/projects/beta/jobs/${id}/cancel`, { token: x.beta });
     await x.t.request('POST', `/api/v1/projects/alpha/jobs/${owner.id}/cancel`, { token: x.alpha });
