@@ -1,6 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { GpuPlacementRule } from '../jobs/executors/kubernetes-manifest.js';
 import { FalajError } from './errors.js';
+
+/** How a server that runs jobs as Kubernetes Jobs reaches and uses the cluster (the kubeconfig is the standard one). */
+export interface KubernetesConfig {
+  namespace: string;
+  /** The image every job's container runs (a job names a command, not an image). */
+  image: string;
+  /** gpuType → node selector and tolerations ('*' for any GPU job), from --k8s-gpu-types FILE. */
+  gpuTypes: Record<string, GpuPlacementRule> | undefined;
+  serviceAccountName: string | undefined;
+}
 
 /** Everything the server needs to start; built from flags first, then environment, then defaults. */
 export interface FalajConfig {
@@ -23,7 +36,14 @@ export interface FalajConfig {
   /** Largest JSON body accepted. */
   bodyLimitBytes: number;
   /** Where jobs run: processes on this machine, a Slurm cluster this machine submits to, or agents (`falaj agent`). */
-  executor: 'local' | 'slurm' | 'agent';
+  executor: 'local' | 'slurm' | 'agent' | 'kubernetes';
+  /** Set when executor is kubernetes. */
+  kubernetes: KubernetesConfig | undefined;
+  /**
+   * The URL jobs reach this server at (their FALAJ_URL) when the address it listens on is not
+   * reachable from where they run (pods, other machines). Unset: the listen URL.
+   */
+  publicUrl: string | undefined;
   /** Slurm partition for jobs (default: the cluster's default partition). */
   slurmPartition: string | undefined;
   /**
@@ -44,6 +64,12 @@ export interface ConfigFlags {
   logLevel?: string | undefined;
   executor?: string | undefined;
   slurmPartition?: string | undefined;
+  k8sNamespace?: string | undefined;
+  k8sImage?: string | undefined;
+  /** A JSON or YAML file: gpuType → {nodeSelector, tolerations}. */
+  k8sGpuTypes?: string | undefined;
+  k8sServiceAccount?: string | undefined;
+  publicUrl?: string | undefined;
 }
 
 export const DEFAULT_PORT = 7460;
@@ -57,6 +83,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
       `port must be an integer 0-65535, got '${flags.port ?? env.FALAJ_PORT}'`,
     );
   }
+  const executor = parseExecutor(flags.executor ?? env.FALAJ_EXECUTOR ?? 'local');
   const config: FalajConfig = {
     dataDir: path.resolve(flags.dataDir ?? env.FALAJ_DATA_DIR ?? '.falaj'),
     databaseUrl: flags.databaseUrl ?? (env.FALAJ_DATABASE_URL || undefined),
@@ -71,7 +98,9 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     sessionTtlMs: Number(env.FALAJ_SESSION_TTL_HOURS ?? 12) * 3600_000,
     maxArtifactBytes: Number(env.FALAJ_MAX_ARTIFACT_BYTES ?? 64 * 1024 ** 3),
     bodyLimitBytes: Number(env.FALAJ_BODY_LIMIT_BYTES ?? 1024 * 1024),
-    executor: parseExecutor(flags.executor ?? env.FALAJ_EXECUTOR ?? 'local'),
+    executor,
+    kubernetes: executor === 'kubernetes' ? kubernetesConfig(flags, env) : undefined,
+    publicUrl: parsePublicUrl(flags.publicUrl ?? (env.FALAJ_PUBLIC_URL || undefined)),
     slurmPartition: flags.slurmPartition ?? (env.FALAJ_SLURM_PARTITION || undefined),
     nvidiaSmi: env.FALAJ_NVIDIA_SMI || undefined,
   };
@@ -80,11 +109,78 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
 }
 
 function parseExecutor(v: string): FalajConfig['executor'] {
-  if (v === 'local' || v === 'slurm' || v === 'agent') return v;
-  throw new FalajError(
-    'FALAJ_CONFIG',
-    `executor must be local, slurm or agent, got '${v}' (kubernetes is not wired into the server yet)`,
-  );
+  if (v === 'local' || v === 'slurm' || v === 'agent' || v === 'kubernetes') return v;
+  throw new FalajError('FALAJ_CONFIG', `executor must be local, slurm, agent or kubernetes, got '${v}'`);
+}
+
+function kubernetesConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): KubernetesConfig {
+  const image = flags.k8sImage ?? (env.FALAJ_K8S_IMAGE || undefined);
+  if (!image) {
+    throw new FalajError(
+      'FALAJ_CONFIG',
+      'the kubernetes executor needs the image jobs run in: give --k8s-image IMAGE (or FALAJ_K8S_IMAGE)',
+    );
+  }
+  const gpuTypesFile = flags.k8sGpuTypes ?? (env.FALAJ_K8S_GPU_TYPES || undefined);
+  return {
+    namespace: flags.k8sNamespace ?? (env.FALAJ_K8S_NAMESPACE || 'default'),
+    image,
+    gpuTypes: gpuTypesFile ? readGpuTypes(gpuTypesFile) : undefined,
+    serviceAccountName: flags.k8sServiceAccount ?? (env.FALAJ_K8S_SERVICE_ACCOUNT || undefined),
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads the GPU placement file (JSON or YAML; JSON is YAML) at startup, so that a typo stops the
+ * server with the file's name rather than failing each GPU job later.
+ */
+export function readGpuTypes(file: string): Record<string, GpuPlacementRule> {
+  const bad = (why: string) =>
+    new FalajError('FALAJ_CONFIG', `--k8s-gpu-types ${file}: ${why}`, { file: path.resolve(file) });
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw bad((err as Error).message.split('\n')[0] ?? 'unreadable');
+  }
+  if (!isObject(doc)) throw bad('must map GPU types to {nodeSelector, tolerations}');
+  for (const [type, rule] of Object.entries(doc)) {
+    if (!isObject(rule)) throw bad(`'${type}' must be {nodeSelector, tolerations}`);
+    for (const k of Object.keys(rule)) {
+      if (k !== 'nodeSelector' && k !== 'tolerations')
+        throw bad(`'${type}': unknown field '${k}' (nodeSelector, tolerations)`);
+    }
+    const { nodeSelector, tolerations } = rule;
+    if (
+      nodeSelector !== undefined &&
+      (!isObject(nodeSelector) || Object.values(nodeSelector).some((v) => typeof v !== 'string'))
+    )
+      throw bad(`'${type}'.nodeSelector must map label names to strings`);
+    if (tolerations !== undefined && (!Array.isArray(tolerations) || !tolerations.every(isObject)))
+      throw bad(`'${type}'.tolerations must be a list of tolerations`);
+  }
+  return doc as Record<string, GpuPlacementRule>;
+}
+
+function parsePublicUrl(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
+    throw new FalajError(
+      'FALAJ_CONFIG',
+      `--public-url must be an http(s) URL such as https://falaj.example.com, got '${v}'`,
+    );
+  }
+  // Clients join paths to it ("${FALAJ_URL}/api/v1/..."): no trailing slash.
+  return v.replace(/\/+$/, '');
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
@@ -9,14 +8,12 @@ import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { RunStore } from '../tracking/run-store.js';
-import { AgentExecutor } from './executors/agent.js';
-import { LocalExecutor } from './executors/local.js';
-import { SlurmExecutor } from './executors/slurm.js';
 import { JobScheduler } from './job-scheduler.js';
 import { parseJobSpec } from './job-spec.js';
 import { type JobRow, JobStore, placementsOf, specOf } from './job-store.js';
 import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
-import type { Executor, JobState } from './types.js';
+import { serverExecutor } from './server-executor.js';
+import type { JobState } from './types.js';
 
 const schedulers = new WeakMap<Services, JobScheduler>();
 const urls = new WeakMap<Services, string>();
@@ -68,18 +65,14 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
   const experiments = new ExperimentStore(svc.store.dialect);
   const runs = new RunStore(experiments);
   const workRoot = path.join(svc.config.dataDir, 'jobs');
-  // One executor per server, chosen by configuration; the Kubernetes one is not wired yet.
-  const executor: Executor =
-    svc.config.executor === 'slurm'
-      ? new SlurmExecutor(svc.config.slurmPartition ? { partition: svc.config.slurmPartition } : {})
-      : svc.config.executor === 'agent'
-        ? new AgentExecutor(svc)
-        : new LocalExecutor({
-            stateDir: path.join(workRoot, 'attempts'),
-            nodeId: os.hostname(),
-            ...(svc.config.nvidiaSmi ? { nvidiaSmi: svc.config.nvidiaSmi } : {}),
-          });
-  const scheduler = new JobScheduler(svc, jobs, { executor, workRoot, serverUrl: () => urls.get(svc) });
+  // One executor per server, chosen by configuration (local, slurm, agent or kubernetes).
+  const executor = serverExecutor(svc, workRoot);
+  // Jobs reach the server at its public URL when one is set (pods, other machines), else where it listens.
+  const scheduler = new JobScheduler(svc, jobs, {
+    executor,
+    workRoot,
+    serverUrl: () => svc.config.publicUrl ?? urls.get(svc),
+  });
   schedulers.set(svc, scheduler);
   app.addHook('onClose', async () => {
     await scheduler.stop();

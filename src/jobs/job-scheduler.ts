@@ -247,9 +247,9 @@ export class JobScheduler {
       };
       const workDir = `${this.opts.workRoot}/${job.id}/${admitted.attempt}`;
       // A code snapshot is unpacked here for executors on this machine (or a shared disk); an
-      // agent fetches and unpacks it on its own machine.
+      // agent fetches and unpacks it on its own machine; pods cannot see it (Kubernetes refuses it).
       const launchSpec =
-        this.executor.kind === 'agent'
+        this.executor.kind === 'agent' || this.executor.kind === 'kubernetes'
           ? spec
           : await materializeCode(spec, workDir, async (artifactPath, file) => {
               const row = await db

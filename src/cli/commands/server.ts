@@ -22,9 +22,26 @@ export function registerServerCommand(program: Command): void {
     .option('--log-level <level>', 'pino log level', undefined)
     .option(
       '--executor <kind>',
-      'where jobs run: local (default), slurm, or agent (machines running falaj agent) (FALAJ_EXECUTOR)',
+      'where jobs run: local (default), slurm, agent (machines running falaj agent), or kubernetes (FALAJ_EXECUTOR)',
     )
     .option('--slurm-partition <name>', 'Slurm partition for jobs (FALAJ_SLURM_PARTITION)')
+    .option(
+      '--k8s-namespace <ns>',
+      'Kubernetes namespace for jobs (FALAJ_K8S_NAMESPACE; default "default"); the cluster is the kubeconfig\'s (KUBECONFIG, ~/.kube/config, or in-cluster)',
+    )
+    .option(
+      '--k8s-image <image>',
+      'container image jobs run in; required with --executor kubernetes (FALAJ_K8S_IMAGE)',
+    )
+    .option(
+      '--k8s-gpu-types <file>',
+      'JSON or YAML: GPU type → {nodeSelector, tolerations} ("*" for any GPU job) (FALAJ_K8S_GPU_TYPES)',
+    )
+    .option('--k8s-service-account <name>', 'service account of the job pods (FALAJ_K8S_SERVICE_ACCOUNT)')
+    .option(
+      '--public-url <url>',
+      'URL jobs reach this server at (their FALAJ_URL) when the listen address is not reachable from pods or other machines (FALAJ_PUBLIC_URL)',
+    )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       try {
         const config = resolveConfig({
@@ -38,6 +55,11 @@ export function registerServerCommand(program: Command): void {
           logLevel: opts.logLevel as string | undefined,
           executor: opts.executor as string | undefined,
           slurmPartition: opts.slurmPartition as string | undefined,
+          k8sNamespace: opts.k8sNamespace as string | undefined,
+          k8sImage: opts.k8sImage as string | undefined,
+          k8sGpuTypes: opts.k8sGpuTypes as string | undefined,
+          k8sServiceAccount: opts.k8sServiceAccount as string | undefined,
+          publicUrl: opts.publicUrl as string | undefined,
         });
         await runServer(config);
       } catch (err) {

@@ -1,7 +1,8 @@
 // The Kubernetes executor: one batch/v1 Job per attempt, created, watched and deleted through
 // @kubernetes/client-node. Only the few API calls it makes are typed here (KubernetesApis), so
 // that tests can hand it a fake; `kubernetesApis(kubeConfig)` builds the real ones.
-// NOTE: this executor has not run against a live cluster — only against recorded objects.
+// NOTE: this executor has not run against a live cluster — only against recorded objects and a
+// fake API server (test/support/fake-kube-api.ts) through the real client.
 import {
   BatchV1Api,
   CoreV1Api,
@@ -123,6 +124,15 @@ export class KubernetesExecutor implements Executor {
   }
 
   async start(req: LaunchRequest): Promise<{ externalId: string }> {
+    // The scheduler unpacks a snapshot into workDir on the server's disk, which pods do not see
+    // (materializeCode keeps spec.code as {artifact}, so the original request is still visible here).
+    if (req.spec.code && 'artifact' in req.spec.code) {
+      throw new FalajError(
+        'FALAJ_INVALID_ARGUMENT',
+        'the kubernetes executor runs code from its image or a path mounted in it; a code snapshot (--code) needs the local, slurm or agent executor',
+        { code: req.spec.code },
+      );
+    }
     this.#ensureWatch();
     const { job, secret, service } = attemptManifests(req, this.#opts);
     const namespace = this.#opts.namespace;

@@ -89,57 +89,108 @@ export interface BatchScriptOptions {
   readonly cwdShellWord?: string;
   /** A shell word (already quoted) naming the file an array task sources for its own variables. */
   readonly taskEnvFile?: string;
+  /** A shell word (already quoted): where the script records how it ended (see EXIT_STATUS_FILE). */
+  readonly exitStatusFile: string;
 }
 
-/** The batch script: checks the working directory and the command, then runs the argv. */
+/**
+ * The file in an attempt's workDir where the batch script records how it ended, as its last
+ * act: `code=N`, or `signal=N` when the command was killed by signal N. Slurm forgets a job
+ * MinJobAge after it ends when there is no accounting database; this file still answers then.
+ */
+export const EXIT_STATUS_FILE = 'exit-status';
+
+// Signals Slurm sends to every process of the job (scancel, the time limit) or that end a shell.
+// The script traps them so that it outlives the command and can record its end; the command
+// itself still gets them, from Slurm, with its own default handling (traps are not inherited).
+const TRAPPED_SIGNALS = 'HUP INT QUIT TERM USR1 USR2';
+
+/**
+ * The batch script: checks the working directory and the command, runs the argv, records how it
+ * ended (EXIT_STATUS_FILE) and exits as the command did, so that Slurm's own state stays right.
+ */
 export function batchScript(spec: JobSpec, o: BatchScriptOptions): string {
   if (spec.command.length === 0 || spec.command[0] === '') {
     throw new FalajError('FALAJ_INVALID_ARGUMENT', 'the job has no command');
   }
   const argv = shellQuoteArgv(spec.command);
-  const procsPerNode = spec.distributed?.procsPerNode ?? 1;
   const cwd = o.cwdShellWord ?? shellQuote(o.cwd);
   const lines = [
     '#!/bin/sh',
     `# ${o.title.replace(/\n/g, ' ')} — written by the Falaj Slurm executor (src/jobs/executors/slurm-batch.ts)`,
+    // No `set -e`: every way out must pass through the recording below.
+    'set +e',
+    `falaj_status=${o.exitStatusFile}`,
+    // tmp then rename in the same directory: a reader sees the whole line or no file.
+    'falaj_end() {',
+    '  printf \'%s\\n\' "$1" >"$falaj_status.tmp.$$" && mv -f "$falaj_status.tmp.$$" "$falaj_status"',
+    '}',
+    'falaj_exit() { falaj_end "code=$1"; exit "$1"; }',
   ];
   if (o.taskEnvFile) lines.push(`. ${o.taskEnvFile}`);
   lines.push(
     // Slurm would fall back to /tmp when --chdir fails; a job must not run somewhere else.
-    `cd ${cwd} || { echo "falaj: working directory does not exist: "${cwd} >&2; exit 1; }`,
+    `cd ${cwd} || { echo "falaj: working directory does not exist: "${cwd} >&2; falaj_exit 1; }`,
     `falaj_cmd=${shellQuote(spec.command[0] as string)}`,
     'if ! command -v "$falaj_cmd" >/dev/null 2>&1; then',
     '  echo "falaj: command not found: $falaj_cmd" >&2',
-    '  exit 127',
+    '  falaj_exit 127',
     'fi',
   );
-  if (!spec.distributed) {
-    // exec: the command itself receives Slurm's signals and its exit status is the job's.
-    lines.push(`exec ${argv}`);
-  } else {
-    lines.push(
-      'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-      // The same port on every node, derived from the job id so that jobs sharing a node differ.
-      'MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))',
-      'export MASTER_ADDR MASTER_PORT',
-    );
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax for the job, not a JS template
-    if (procsPerNode > 1) lines.push(': "${OMP_NUM_THREADS:=1}"', 'export OMP_NUM_THREADS');
-    const rankEnv = [
-      'RANK=$SLURM_PROCID',
-      'LOCAL_RANK=$SLURM_LOCALID',
-      'WORLD_SIZE=$SLURM_NTASKS',
-      `LOCAL_WORLD_SIZE=${procsPerNode}`,
-      'GROUP_RANK=$SLURM_NODEID',
-      'NODE_RANK=$SLURM_NODEID',
-    ].join(' ');
-    const rankScript = `export ${rankEnv}; exec "$@"`;
-    // srun would otherwise export only sbatch's --export names and lose MASTER_ADDR.
-    lines.push(
-      `exec srun --export=ALL --kill-on-bad-exit=1 sh -c ${shellQuote(rankScript)} falaj-rank ${argv}`,
-    );
-  }
+  if (spec.distributed) lines.push(...distributedSetup(spec.distributed.procsPerNode));
+  lines.push(
+    // A trapped signal waits until the foreground command has ended; signals sent to the batch
+    // shell alone (`scancel --batch`, `--signal=B:...`) therefore no longer reach the command.
+    `trap : ${TRAPPED_SIGNALS}`,
+    // `(exec ...)`: the command is a program of its own (never a shell builtin or function) and
+    // starts with Slurm's signal handling, not the script's traps.
+    `(exec ${spec.distributed ? distributedRun(spec.distributed.procsPerNode, argv) : argv})`,
+    'falaj_code=$?',
+    // The shell reports "killed by signal N" as 128+N (so does a command that exits 128+N: the
+    // two cannot be told apart here). The script then dies of the same signal, so that Slurm
+    // sees a signal as it would have had the command been the batch process itself.
+    'if [ "$falaj_code" -gt 128 ] && [ "$falaj_code" -le 192 ]; then',
+    '  falaj_signal=$((falaj_code - 128))',
+    '  falaj_end "signal=$falaj_signal"',
+    // Dying of SIGSEGV or SIGABRT must not leave a core dump of the shell in the job's directory.
+    '  ulimit -c 0 2>/dev/null',
+    // The traps stay until here: a late signal must not cut the recording short.
+    `  trap - ${TRAPPED_SIGNALS}`,
+    '  kill -"$falaj_signal" $$',
+    // Still here: the signal does not end a shell (ignored, or one that only stops or continues).
+    '  exit "$falaj_code"',
+    'fi',
+    'falaj_exit "$falaj_code"',
+  );
   return `${lines.join('\n')}\n`;
+}
+
+/** The rendezvous variables torchrun-style programs read, set once for every rank. */
+function distributedSetup(procsPerNode: number): string[] {
+  const lines = [
+    'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+    // The same port on every node, derived from the job id so that jobs sharing a node differ.
+    'MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))',
+    'export MASTER_ADDR MASTER_PORT',
+  ];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax for the job, not a JS template
+  if (procsPerNode > 1) lines.push(': "${OMP_NUM_THREADS:=1}"', 'export OMP_NUM_THREADS');
+  return lines;
+}
+
+/** One srun step over all the job's tasks; srun exits with the highest exit status of the ranks (128+N for a signal). */
+function distributedRun(procsPerNode: number, argv: string): string {
+  const rankEnv = [
+    'RANK=$SLURM_PROCID',
+    'LOCAL_RANK=$SLURM_LOCALID',
+    'WORLD_SIZE=$SLURM_NTASKS',
+    `LOCAL_WORLD_SIZE=${procsPerNode}`,
+    'GROUP_RANK=$SLURM_NODEID',
+    'NODE_RANK=$SLURM_NODEID',
+  ].join(' ');
+  const rankScript = `export ${rankEnv}; exec "$@"`;
+  // srun would otherwise export only sbatch's --export names and lose MASTER_ADDR.
+  return `srun --export=ALL --kill-on-bad-exit=1 sh -c ${shellQuote(rankScript)} falaj-rank ${argv}`;
 }
 
 /** `export NAME='value'` lines for an array task's own variables. */

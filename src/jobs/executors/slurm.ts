@@ -1,20 +1,31 @@
 // The Slurm executor: one sbatch job per attempt (or one array for many small attempts), state
-// from `scontrol show job`, cancel with scancel. Slurm keeps the state, so a new executor
-// instance after a server restart needs nothing but the job id. The attempt's workDir must be
-// on a filesystem the Slurm nodes share (the log is written there by the node).
+// from `scontrol show job`, cancel with scancel. Slurm forgets a job MinJobAge after it ends
+// when there is no accounting database, so the executor keeps a small index (job id → workDir
+// and log, slurm-index.ts) and the batch script records its end in the workDir: a new executor
+// instance after a server restart still answers for old attempts. The attempt's workDir must
+// be on a filesystem the Slurm nodes and the server share (the node writes the log there).
 
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
-import { readCancel, writeJsonAtomic } from './local-attempt-files.js';
+import { writeJsonAtomic } from './local-attempt-files.js';
 import { buildProcessEnv, DEFAULT_INHERITED_ENV } from './process-env.js';
 import { shellQuote } from './shell-quote.js';
-import { batchScript, sbatchArgs, taskEnvFile } from './slurm-batch.js';
+import { batchScript, EXIT_STATUS_FILE, sbatchArgs, taskEnvFile } from './slurm-batch.js';
 import { SlurmCli, type SlurmCommand } from './slurm-cli.js';
+import {
+  cancelRequested,
+  forgottenStatus,
+  JOB_ID,
+  readAttemptRecord,
+  type SlurmAttemptRecord,
+  writeAttemptRecord,
+} from './slurm-index.js';
 import {
   attemptStatusOf,
   jobView,
@@ -37,6 +48,11 @@ export interface SlurmExecutorOptions {
   readonly cancelWaitSeconds?: number;
   /** Paths of the Slurm commands where they are not on PATH. */
   readonly bin?: Partial<Record<SlurmCommand, string>>;
+  /**
+   * Where the executor indexes its attempts (job id → workDir and log), to answer for them once
+   * Slurm has forgotten the job. Must outlive the server process. Default: under os.tmpdir().
+   */
+  readonly stateDir?: string;
 }
 
 export interface ArraySubmitOptions {
@@ -47,17 +63,18 @@ export interface ArraySubmitOptions {
 }
 
 const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: true, arrays: true, liveLogs: true };
-const JOB_ID = /^\d+(_\d+)?$/;
 
 export class SlurmExecutor implements Executor {
   readonly kind = 'slurm' as const;
   readonly capabilities = CAPABILITIES;
   readonly #opts: SlurmExecutorOptions;
   readonly #cli: SlurmCli;
+  readonly #stateDir: string;
 
   constructor(opts: SlurmExecutorOptions = {}) {
     this.#opts = opts;
     this.#cli = new SlurmCli(opts.bin);
+    this.#stateDir = opts.stateDir ?? path.join(os.tmpdir(), 'falaj-slurm');
   }
 
   async discover(): Promise<NodeCapacity[]> {
@@ -86,22 +103,29 @@ export class SlurmExecutor implements Executor {
   }
 
   async start(req: LaunchRequest): Promise<{ externalId: string }> {
-    mkdirSync(req.workDir, { recursive: true });
+    prepareWorkDir(req.workDir);
     const env = buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
     const cwd = req.spec.workdir ?? req.workDir;
     const script = path.join(req.workDir, 'falaj-job.sh');
     writeFileSync(
       script,
-      batchScript(req.spec, { title: `Falaj job ${req.jobId}, attempt ${req.attempt}`, cwd }),
+      batchScript(req.spec, {
+        title: `Falaj job ${req.jobId}, attempt ${req.attempt}`,
+        cwd,
+        // Absolute: the script changes directory before it records its end.
+        exitStatusFile: shellQuote(path.resolve(req.workDir, EXIT_STATUS_FILE)),
+      }),
     );
+    const logPath = path.join(req.workDir, 'output.log');
     const args = sbatchArgs(req.spec, {
       jobName: jobName(req),
-      outputPath: path.join(req.workDir, 'output.log'),
+      outputPath: logPath,
       chdir: cwd,
       exportNames: Object.keys(env).sort(),
       ...this.#common(),
     });
     const externalId = await this.#submit([...args, script], env);
+    await this.#record([{ externalId, req, logPath }]);
     return { externalId };
   }
 
@@ -136,10 +160,13 @@ export class SlurmExecutor implements Executor {
     const common: Record<string, string> = {};
     for (const [k, v] of Object.entries(envs[0] ?? {})) if (envs.every((e) => e[k] === v)) common[k] = v;
 
-    const dir = opts.dir ?? path.join(path.dirname(first.workDir), `.falaj-array-${randomUUID()}`);
+    // Absolute: the tasks' script reads and writes through it after changing directory.
+    const dir = path.resolve(
+      opts.dir ?? path.join(path.dirname(first.workDir), `.falaj-array-${randomUUID()}`),
+    );
     mkdirSync(dir, { recursive: true });
     reqs.forEach((r, i) => {
-      mkdirSync(r.workDir, { recursive: true });
+      prepareWorkDir(r.workDir);
       const own = Object.fromEntries(Object.entries(envs[i] ?? {}).filter(([k]) => !(k in common)));
       const envFile = path.join(r.workDir, 'falaj-task.env');
       writeFileSync(envFile, taskEnvFile(own), { mode: 0o600 });
@@ -157,6 +184,8 @@ export class SlurmExecutor implements Executor {
         // A task without a workdir of its own runs in its attempt's directory.
         ...(first.spec.workdir ? {} : { cwdShellWord: taskDir }),
         taskEnvFile: `${taskDir}/falaj-task.env`,
+        // Each task records its end in its own attempt's workDir (the link points there).
+        exitStatusFile: `${taskDir}/${EXIT_STATUS_FILE}`,
       }),
     );
     const args = sbatchArgs(first.spec, {
@@ -168,26 +197,30 @@ export class SlurmExecutor implements Executor {
       ...this.#common(),
     });
     const arrayId = await this.#submit([...args, script], common);
-    return reqs.map((_, i) => ({ externalId: `${arrayId}_${i}` }));
+    const tasks = reqs.map((req, i) => ({
+      externalId: `${arrayId}_${i}`,
+      req,
+      logPath: path.join(req.workDir, 'output.log'),
+    }));
+    await this.#record(tasks);
+    return tasks.map(({ externalId }) => ({ externalId }));
   }
 
   async status(externalId: string): Promise<AttemptStatus> {
     const job = await this.#show(externalId);
-    if (!job) {
-      return {
-        state: 'lost',
-        reason: `Slurm no longer knows job ${externalId} (it ended more than MinJobAge ago, and accounting is off)`,
-      };
-    }
-    return attemptStatusOf(job, this.#cancelRequested(job));
+    const record = readAttemptRecord(this.#stateDir, externalId);
+    if (!job) return forgottenStatus(externalId, record);
+    const dir = this.#workDirOf(record, job);
+    return attemptStatusOf(job, dir !== undefined && cancelRequested(dir));
   }
 
   async cancel(externalId: string, opts: { graceSeconds: number }): Promise<void> {
     let job = await this.#show(externalId);
     if (!job || ended(job)) return;
-    // Written before any signal so that however the job ends, it reads as cancelled by Falaj.
-    const dir = job.stdOut ? path.dirname(job.stdOut) : undefined;
-    if (dir && existsSync(dir) && !readCancel(dir)) {
+    // Written before any signal so that however the job ends, it reads as cancelled by Falaj,
+    // also once Slurm has forgotten it (a pending job that never ran leaves no exit status).
+    const dir = this.#workDirOf(readAttemptRecord(this.#stateDir, externalId), job);
+    if (dir && existsSync(dir) && !cancelRequested(dir)) {
       writeJsonAtomic(path.join(dir, 'cancel.json'), {
         requestedAt: new Date().toISOString(),
         graceSeconds: opts.graceSeconds,
@@ -214,18 +247,17 @@ export class SlurmExecutor implements Executor {
   }
 
   async *logs(externalId: string, opts?: { follow?: boolean }): AsyncIterable<Uint8Array> {
-    const job = await this.#show(externalId);
-    if (!job?.stdOut) {
+    // The index first: it needs no Slurm, and knows the log after Slurm has forgotten the job.
+    const logPath =
+      readAttemptRecord(this.#stateDir, externalId)?.logPath ?? (await this.#show(externalId))?.stdOut;
+    if (!logPath) {
       throw new FalajError(
         'FALAJ_NOT_FOUND',
-        `Slurm no longer knows job ${externalId}, so not where its log is`,
-        {
-          kind: 'attempt',
-          id: externalId,
-        },
+        `neither Slurm nor this executor's index (${this.#stateDir}) knows job ${externalId}, so not where its log is`,
+        { kind: 'attempt', id: externalId },
       );
     }
-    yield* tailFile(job.stdOut, {
+    yield* tailFile(logPath, {
       follow: opts?.follow ?? false,
       ended: async () => {
         const s = await this.status(externalId);
@@ -244,6 +276,35 @@ export class SlurmExecutor implements Executor {
       ...(this.#opts.gpuTypes ? { gpuTypes: this.#opts.gpuTypes } : {}),
       ...(this.#opts.extraSbatchArgs ? { extraArgs: this.#opts.extraSbatchArgs } : {}),
     };
+  }
+
+  /**
+   * Records the submitted attempts in the index before start() returns. An attempt that cannot
+   * be recorded is cancelled: Falaj could not answer for it once Slurm forgets it.
+   */
+  async #record(entries: readonly { externalId: string; req: LaunchRequest; logPath: string }[]) {
+    const submittedAt = new Date().toISOString();
+    try {
+      for (const { externalId, req, logPath } of entries) {
+        const record: SlurmAttemptRecord = {
+          version: 1,
+          externalId,
+          jobId: req.jobId,
+          attempt: req.attempt,
+          workDir: path.resolve(req.workDir),
+          logPath: path.resolve(logPath),
+          submittedAt,
+        };
+        writeAttemptRecord(this.#stateDir, record);
+      }
+    } catch (err) {
+      const jobIds = [...new Set(entries.map((e) => e.externalId.split('_')[0] as string))];
+      await this.#cli.run('scancel', jobIds).catch(() => undefined);
+      throw new FalajError(
+        'FALAJ_INTERNAL',
+        `cannot record Slurm job ${jobIds.join(', ')} in ${this.#stateDir}, so it was cancelled: ${(err as Error).message}`,
+      );
+    }
   }
 
   async #submit(args: readonly string[], env: Record<string, string>): Promise<string> {
@@ -268,7 +329,9 @@ export class SlurmExecutor implements Executor {
     }
     const r = await this.#cli.run('scontrol', ['show', 'job', '-o', externalId]);
     if (r.code !== 0) {
-      if (/Invalid job id/i.test(r.stderr)) return undefined;
+      // `slurm_load_jobs error: Invalid job id specified` (stderr) for a job id Slurm does not
+      // know; `Job 12_3 not found` (stdout) for an array task it no longer knows.
+      if (/Invalid job id/i.test(r.stderr) || /^Job \S+ not found/m.test(r.stdout)) return undefined;
       throw new FalajError('FALAJ_UNREACHABLE', `scontrol show job ${externalId} failed: ${r.stderr.trim()}`);
     }
     const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
@@ -281,9 +344,16 @@ export class SlurmExecutor implements Executor {
     return match ? jobView(match) : undefined;
   }
 
-  #cancelRequested(job: SlurmJobView): boolean {
-    return job.stdOut !== undefined && readCancel(path.dirname(job.stdOut)) !== undefined;
+  /** The attempt's workDir: from the index, or for an attempt it lacks, beside Slurm's StdOut. */
+  #workDirOf(record: SlurmAttemptRecord | undefined, job: SlurmJobView): string | undefined {
+    return record?.workDir ?? (job.stdOut ? path.dirname(job.stdOut) : undefined);
   }
+}
+
+/** The attempt's directory, without an end recorded by an earlier use of it. */
+function prepareWorkDir(workDir: string): void {
+  mkdirSync(workDir, { recursive: true });
+  rmSync(path.join(workDir, EXIT_STATUS_FILE), { force: true });
 }
 
 function ended(job: SlurmJobView): boolean {
