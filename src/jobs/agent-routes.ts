@@ -7,6 +7,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
+import { appendLiveLog, readShipment } from './agent/agent-live-log.js';
 import {
   agentHeartbeat,
   attemptCodeDigest,
@@ -162,6 +163,27 @@ export async function agentRoutes(app: FalajApp, svc: Services): Promise<void> {
           };
         });
         return reply.status(201).send(result);
+      },
+    );
+    routes.put(
+      '/api/v1/agents/:id/attempts/:externalId/log-chunks',
+      {
+        config: { permission: 'agent' },
+        schema: {
+          tags: ['jobs'],
+          summary:
+            "Ship a running attempt's log bytes written at `offset` (raw body, ≤ 1 MiB), for live followers",
+          params: AttemptParams,
+          querystring: Type.Object({ offset: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+        },
+      },
+      async (req) => {
+        const { id, externalId } = req.params;
+        await speaksFor(svc, req.identity, id);
+        const bytes = await readShipment(req.body as import('node:stream').Readable);
+        // Like heartbeats, shipments are not audit events; the log's final upload is.
+        req.audited = true;
+        return appendLiveLog(svc, id, externalId, req.query.offset, bytes);
       },
     );
   });

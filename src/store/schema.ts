@@ -278,6 +278,7 @@ export interface Database {
   agents: AgentsTable;
   agent_attempts: AgentAttemptsTable;
   agent_tokens: AgentTokensTable;
+  agent_log_chunks: AgentLogChunksTable;
 }
 
 /** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
@@ -349,6 +350,13 @@ export interface AgentsTable {
   created_at: number;
   /** The agent token that registered it; null when an owner's session did. */
   token_id: string | null;
+}
+
+/** A running agent attempt's log so far, in the order written (migration 0011). */
+export interface AgentLogChunksTable {
+  external_id: string;
+  offset: number;
+  data: Uint8Array;
 }
 
 /** Credentials of `falaj agent` (migration 0011); only the SHA-256 of the token is kept. */

@@ -185,6 +185,31 @@ process.exit(r.status ?? 1);`,
     expect(ran.state, ok(['jobs', 'logs', snap])).toBe('succeeded');
     expect(ok(['jobs', 'logs', snap])).toContain('snapshot on agent true');
 
+    // `jobs logs -f` follows a job on an agent live: the job waits for a file that the test
+    // writes only once the follower has shown its first line.
+    const gate = path.join(sb.dataDir, 'live-gate');
+    const live = ok([
+      'jobs',
+      'submit',
+      '--',
+      process.execPath,
+      '-e',
+      `const fs=require('fs');console.log('waiting for the gate');const t=setInterval(()=>{if(fs.existsSync(${JSON.stringify(gate)})){clearInterval(t);console.log('through');}},100);`,
+    ]).trim();
+    const follower = spawn(process.execPath, [CLI, 'jobs', 'logs', '-f', live], {
+      env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let followed = '';
+    follower.stdout?.on('data', (d: Buffer) => {
+      followed += d.toString();
+      if (followed.includes('waiting for the gate')) writeFileSync(gate, '');
+    });
+    const followerCode = await new Promise<number | null>((r) => follower.on('exit', r));
+    expect(followerCode).toBe(0);
+    expect(followed).toBe('waiting for the gate\nthrough\n');
+    expect((await until(live, ['succeeded', 'failed'])).state).toBe('succeeded');
+
     // A clean stop: SIGTERM drains (the server stops placing work on it), then it exits.
     const gone = new Promise((r) => agent.proc.once('exit', r));
     agent.proc.kill('SIGTERM');

@@ -1,6 +1,7 @@
 // What `falaj agent` does: registers its capacity, heartbeats, runs its assignments with a
 // LocalExecutor on its own machine, reports their states, delivers cancels, and uploads each
 // attempt's log when it ends (before reporting the end, so an ended attempt has its log).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { materializeCode } from '../code-snapshot.js';
 import type { LocalExecutor } from '../executors/local.js';
 import type { AttemptStatus, LaunchRequest } from '../types.js';
@@ -28,7 +29,12 @@ interface Held {
   localId?: string;
   status: AttemptStatus;
   cancelling?: boolean;
+  /** Ships the log live while the attempt runs; settles once it has ended. */
+  shipping?: Promise<void>;
 }
+
+/** How long an ended attempt's last live shipments may take before its whole log goes up anyway. */
+const SHIPPING_SETTLE_MS = 10_000;
 
 const ENDED = new Set(['succeeded', 'failed', 'cancelled', 'lost']);
 
@@ -116,7 +122,10 @@ export class AgentLoop {
           .catch(
             (err: unknown): AttemptStatus => ({ state: 'lost', reason: `agent: ${(err as Error).message}` }),
           );
-        if (ENDED.has(status.state)) await this.#upload(id, externalId, held.localId);
+        if (ENDED.has(status.state)) {
+          await Promise.race([held.shipping, sleep(SHIPPING_SETTLE_MS)]);
+          await this.#upload(id, externalId, held.localId);
+        }
         held.status = status;
       }
       reports.push({ externalId, ...held.status });
@@ -155,6 +164,7 @@ export class AgentLoop {
         ({ externalId: localId }) => {
           held.localId = localId;
           held.status = { state: 'running' };
+          held.shipping = this.#ship(agentId, externalId, localId);
         },
         (err: unknown) => {
           held.status = { state: 'failed', reason: `could not start: ${(err as Error).message}` };
@@ -177,6 +187,25 @@ export class AgentLoop {
       .cancel(held.localId, { graceSeconds })
       .catch((err: unknown) => this.opts.log?.(`cancel ${externalId}: ${(err as Error).message}`))
       .finally(() => this.kick());
+  }
+
+  /**
+   * Ships the attempt's log to the server as it is written, one piece at a time, until it ends
+   * or the server wants no more. A failed shipment stops the live copy only: the whole log still
+   * goes up when the attempt ends.
+   */
+  async #ship(agentId: string, externalId: string, localId: string): Promise<void> {
+    let offset = 0;
+    try {
+      for await (const chunk of this.opts.executor.logs(localId, { follow: true })) {
+        if (this.#stopped) return;
+        const res = await this.opts.transport.appendLog(agentId, externalId, offset, chunk);
+        offset += chunk.length;
+        if (res.done) return;
+      }
+    } catch (err) {
+      this.opts.log?.(`live log of ${externalId} stopped: ${(err as Error).message}`);
+    }
   }
 
   async #upload(agentId: string, externalId: string, localId: string): Promise<void> {

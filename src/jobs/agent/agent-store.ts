@@ -189,6 +189,8 @@ export async function storeAgentLog(
       .set({ log_digest: stored.digest, updated_at: svc.clock.now() })
       .where('external_id', '=', externalId)
       .execute();
+    // The whole log is kept now: the live copy shipped while it ran (agent-live-log.ts) goes.
+    await tx.deleteFrom('agent_log_chunks').where('external_id', '=', externalId).execute();
     return { size: stored.size };
   }
 }

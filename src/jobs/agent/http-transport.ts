@@ -37,6 +37,18 @@ export function httpAgentTransport(url: string, token: string): AgentTransport {
     register: (body: AgentRegistration) => client.post<AgentLease>('/api/v1/agents', body),
     heartbeat: (id: string, body: HeartbeatRequest) =>
       client.post<HeartbeatResponse>(`${agentUrl(id)}/heartbeat`, body),
+    async appendLog(id, externalId, offset, bytes) {
+      const res = await fetch(
+        `${client.url}${agentUrl(id)}/attempts/${encodeURIComponent(externalId)}/log-chunks?offset=${offset}`,
+        {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+          body: bytes as unknown as RequestInit['body'],
+        },
+      );
+      if (!res.ok) return fail(res);
+      return (await res.json()) as { size: number; done: boolean };
+    },
     async uploadLog(id, externalId, log) {
       const res = await fetch(`${client.url}${agentUrl(id)}/attempts/${encodeURIComponent(externalId)}/log`, {
         method: 'PUT',

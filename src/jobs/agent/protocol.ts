@@ -39,6 +39,13 @@ export interface AgentTransport {
   register(body: AgentRegistration): Promise<AgentLease>;
   heartbeat(agentId: string, body: HeartbeatRequest): Promise<HeartbeatResponse>;
   uploadLog(agentId: string, externalId: string, log: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Ships log bytes written at `offset` while the attempt runs (for followers); `done`: stop shipping. */
+  appendLog(
+    agentId: string,
+    externalId: string,
+    offset: number,
+    bytes: Uint8Array,
+  ): Promise<{ size: number; done: boolean }>;
   /** Writes the code snapshot (a tar) of an attempt assigned to this agent to a local file. */
   downloadCode(agentId: string, externalId: string, file: string): Promise<void>;
 }

@@ -6,10 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Services } from '../../server/services.js';
+import { readLiveLog } from '../agent/agent-live-log.js';
 import { ENDED_STATES, getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 
-const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: false, arrays: false, liveLogs: false };
+const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: false, arrays: false, liveLogs: true };
 
 export class AgentExecutor implements Executor {
   readonly kind = 'agent' as const;
@@ -76,20 +77,33 @@ export class AgentExecutor implements Executor {
       .execute();
   }
 
-  /** The log the agent uploaded when the attempt ended (no live streaming); `follow` waits for it. */
+  /**
+   * What the agent shipped while the attempt runs, then the whole log it uploaded at the end
+   * (from where the live part left off); `follow` keeps reading until then.
+   */
   async *logs(externalId: string, opts?: { follow?: boolean }): AsyncIterable<Uint8Array> {
-    let row = await this.#row(externalId);
-    if (opts?.follow) {
-      for (;;) {
-        const s = statusOfRow(this.svc, row, await getAgent(this.svc, row.agent_id));
-        // The agent uploads the log before it reports the end, so an ended row has it (if any).
-        if (s.state !== 'pending' && s.state !== 'running') break;
-        await sleep(500);
-        row = await this.#row(externalId);
+    let sent = 0;
+    for (;;) {
+      const row = await this.#row(externalId);
+      const s = statusOfRow(this.svc, row, await getAgent(this.svc, row.agent_id));
+      const ended = s.state !== 'pending' && s.state !== 'running';
+      // The agent uploads the log before it reports the end, so an ended row has it (if any).
+      if (ended && row.log_digest) {
+        let skip = sent;
+        for await (const chunk of await this.svc.artifacts.get(row.log_digest)) {
+          const bytes = chunk as Uint8Array;
+          if (skip < bytes.length) yield bytes.subarray(skip);
+          skip = Math.max(0, skip - bytes.length);
+        }
+        return;
       }
+      for await (const chunk of readLiveLog(this.svc, externalId, sent)) {
+        sent += chunk.length;
+        yield chunk;
+      }
+      if (ended || !opts?.follow) return;
+      await sleep(500);
     }
-    if (!row.log_digest) return;
-    for await (const chunk of await this.svc.artifacts.get(row.log_digest)) yield chunk as Uint8Array;
   }
 
   async close(): Promise<void> {

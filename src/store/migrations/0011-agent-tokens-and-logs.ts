@@ -6,6 +6,10 @@ import type { Dialect } from '../dialect.js';
  * pool); it may only register agents and speak the agent protocol for the agents it
  * registered, never call the rest of the API, and it does not expire with a session.
  * `agents.token_id` names the token that registered an agent (null: an owner's session).
+ *
+ * Agent log chunks: what an agent's running attempt has written so far, shipped as it is
+ * written so that `falaj jobs logs -f` follows it live; replaced by the whole log (an artifact)
+ * when the attempt ends.
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
@@ -21,4 +25,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('last_used_at', time)
     .execute();
   await db.schema.alterTable('agents').addColumn('token_id', 'text').execute();
+  await db.schema
+    .createTable('agent_log_chunks')
+    .addColumn('external_id', 'text', (c) => c.notNull())
+    .addColumn('offset', 'bigint', (c) => c.notNull())
+    .addColumn('data', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+    .addPrimaryKeyConstraint('agent_log_chunks_pk', ['external_id', 'offset'])
+    .execute();
 }

@@ -10,7 +10,7 @@ import * as m0007 from './0007-run-tokens.js';
 import * as m0008 from './0008-secrets.js';
 import * as m0009 from './0009-agents.js';
 import * as m0010 from './0010-job-preemption.js';
-import * as m0011 from './0011-agent-tokens.js';
+import * as m0011 from './0011-agent-tokens-and-logs.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -28,7 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0008-secrets': m0008,
   '0009-agents': m0009,
   '0010-job-preemption': m0010,
-  '0011-agent-tokens': m0011,
+  '0011-agent-tokens-and-logs': m0011,
 };
 
 /** The migrations in the order they apply. */

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
 import { blobToFile } from '../../../src/artifacts/blob-file.js';
+import { appendLiveLog } from '../../../src/jobs/agent/agent-live-log.js';
 import { AgentLoop } from '../../../src/jobs/agent/agent-loop.js';
 import {
   agentHeartbeat,
@@ -38,6 +39,7 @@ function directTransport(svc: Services): AgentTransport {
         .transaction()
         .execute((t) => storeAgentLog(svc, t, id, externalId, Readable.from(log), 'admin'));
     },
+    appendLog: (id, externalId, offset, bytes) => appendLiveLog(svc, id, externalId, offset, bytes),
     downloadCode: async (id, externalId, file) => {
       await blobToFile(svc, await attemptCodeDigest(svc, id, externalId), file);
     },
@@ -72,7 +74,7 @@ class AgentUnderTest implements Executor {
   readonly kind = 'agent' as const;
   #inner: Promise<AgentExecutor> = ready().then((s) => new AgentExecutor(s.ctx.svc));
   get capabilities() {
-    return { gpus: true, multiNode: false, arrays: false, liveLogs: false };
+    return { gpus: true, multiNode: false, arrays: false, liveLogs: true };
   }
   async discover() {
     return (await this.#inner).discover();
@@ -101,10 +103,6 @@ executorConformance({
   create: () => new AgentUnderTest(),
   workRoot: root,
   unknownExternalId: 'agent-0000000000000000.0000000000000000',
-  skip: {
-    'logs-follow-live':
-      'an agent uploads an attempt\'s log when the attempt ends (capabilities.liveLogs is false): follow waits for it',
-  },
 });
 
 afterAll(async () => {
