@@ -5,6 +5,7 @@ import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets
 import type { Services } from '../server/services.js';
 import { materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
+import { launchGroups, type Prepared } from './launch-groups.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { DEFAULT_QUEUE, schedulerConfig, storedQueues } from './queues.js';
 import {
@@ -179,12 +180,18 @@ export class JobScheduler {
         .execute();
       await this.executor.cancel(victim.external_id, { graceSeconds: this.opts.graceSeconds ?? 10 });
     }
+    const prepared: Prepared[] = [];
     for (const a of decision.admissions) {
       const job = byId.get(a.jobId);
       // A job that needs preempted jobs' capacity starts on a later pass, once they have exited.
       if (!job || a.waitFor.length > 0) continue;
-      await this.launch(job, a.placements);
+      const p = await this.prepare(job, a.placements);
+      if (p) prepared.push(p);
     }
+    // Alike attempts admitted together (tuning trials) start as one job array where the
+    // executor has them (Slurm): one submission instead of many.
+    for (const group of launchGroups(prepared, this.executor.startArray !== undefined))
+      await this.startGroup(group);
     for (const v of decision.pending) {
       const job = byId.get(v.jobId);
       if (!job) continue;
@@ -208,8 +215,14 @@ export class JobScheduler {
     return decision;
   }
 
-  /** Admits and starts one job; a start that fails is a failed attempt (retried per policy). */
-  private async launch(job: JobRow, placements: Decision['admissions'][number]['placements']): Promise<void> {
+  /**
+   * Admits a job and makes its launch request (token, environment, code); undefined when it
+   * could not be admitted, or failed to prepare (a failed attempt, retried per policy).
+   */
+  private async prepare(
+    job: JobRow,
+    placements: Decision['admissions'][number]['placements'],
+  ): Promise<Prepared | undefined> {
     const { svc } = this;
     const db = svc.store.db;
     const stored = specOf(job);
@@ -223,7 +236,7 @@ export class JobScheduler {
       .execute((tx) =>
         this.jobs.transition(tx, job, 'admitted', { patch: { placements: JSON.stringify(placements) } }),
       );
-    if (!admitted) return;
+    if (!admitted) return undefined;
     try {
       const token = await this.mintToken(admitted);
       const project = await db
@@ -261,24 +274,43 @@ export class JobScheduler {
               if (!row) throw new Error(`code snapshot '${artifactPath}' no longer exists`);
               await blobToFile(svc, row.digest, file);
             });
-      const { externalId } = await this.executor.start({
-        jobId: job.id,
-        attempt: admitted.attempt,
-        spec: launchSpec,
-        placements,
-        env,
-        workDir,
-      });
-      await db.transaction().execute((tx) =>
-        this.jobs.transition(tx, admitted, 'running', {
-          patch: { external_id: externalId, executor: this.executor.kind, started_at: svc.clock.now() },
-        }),
-      );
+      return {
+        admitted,
+        req: { jobId: job.id, attempt: admitted.attempt, spec: launchSpec, placements, env, workDir },
+      };
     } catch (err) {
       await this.attemptEnded(admitted, {
         state: 'failed',
         reason: `could not start: ${(err as Error).message}`,
       });
+      return undefined;
+    }
+  }
+
+  /** Starts prepared attempts, several as one array; a start that fails fails each of its attempts. */
+  private async startGroup(group: readonly Prepared[]): Promise<void> {
+    const { svc } = this;
+    let ids: { externalId: string }[];
+    try {
+      const only = group.length === 1 ? group[0] : undefined;
+      ids = only
+        ? [await this.executor.start(only.req)]
+        : await (this.executor.startArray as NonNullable<Executor['startArray']>)(group.map((g) => g.req));
+    } catch (err) {
+      for (const { admitted } of group)
+        await this.attemptEnded(admitted, {
+          state: 'failed',
+          reason: `could not start: ${(err as Error).message}`,
+        });
+      return;
+    }
+    for (const [i, { admitted }] of group.entries()) {
+      const externalId = ids[i]?.externalId as string;
+      await svc.store.db.transaction().execute((tx) =>
+        this.jobs.transition(tx, admitted, 'running', {
+          patch: { external_id: externalId, executor: this.executor.kind, started_at: svc.clock.now() },
+        }),
+      );
     }
   }
 

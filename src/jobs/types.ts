@@ -112,6 +112,11 @@ export interface Executor {
   discover(): Promise<NodeCapacity[]>;
   /** Starts an attempt; returns the backend's id for it (pid group, Slurm job id, k8s Job name). */
   start(req: LaunchRequest): Promise<{ externalId: string }>;
+  /**
+   * Starts alike attempts (same command, resources, workdir and time limit; not distributed) as
+   * one job array, returning their ids in order. Present where `capabilities.arrays` is true.
+   */
+  startArray?(reqs: readonly LaunchRequest[]): Promise<{ externalId: string }[]>;
   status(externalId: string): Promise<AttemptStatus>;
   /** SIGTERM (or the backend's equivalent), then a kill after `graceSeconds`. Idempotent. */
   cancel(externalId: string, opts: { graceSeconds: number }): Promise<void>;

@@ -149,6 +149,15 @@ describe('falaj train and predict', () => {
       r.data.tags?.some((t) => t.key === 'mlflow.parentRunId' && t.value === out.studyRunId),
     );
     expect(children).toHaveLength(3);
+    // Each trial job trained with its own params (given in its environment) and kept the fixed ones.
+    const params = children.map((c) => {
+      const run = JSON.parse(falaj(['runs', 'show', c.info.run_id, '--json']).stdout);
+      return Object.fromEntries(
+        (run.data.params as { key: string; value: string }[]).map((p) => [p.key, p.value]),
+      );
+    });
+    expect(new Set(params.map((p) => p.learningRate)).size).toBe(3);
+    for (const p of params) expect(p.nRounds).toBe('10');
     const jobs = JSON.parse(falaj(['jobs', 'list', '--json']).stdout) as { name: string; state: string }[];
     expect(jobs.filter((j) => j.name.startsWith('trial-')).every((j) => j.state === 'succeeded')).toBe(true);
   });

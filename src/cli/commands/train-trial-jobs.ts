@@ -22,7 +22,8 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 export async function tuneWithTrialJobs(
   client: FalajClient,
   o: {
-    trainArgs: (params: Record<string, unknown>) => string[];
+    /** The arguments of every trial's `falaj train` (the same for all: params go in the spec's env). */
+    trainArgs: () => string[];
     model: ModelChoice;
     regression: boolean;
     trials: number;
@@ -32,7 +33,7 @@ export async function tuneWithTrialJobs(
     baseParams: Record<string, unknown>;
     seed: number;
     experiment: string;
-    jobSpec: (command: string[], name: string) => Record<string, unknown>;
+    jobSpec: (command: string[], name: string, params: Record<string, unknown>) => Record<string, unknown>;
     progress?: (done: number, total: number) => void;
   },
 ): Promise<{ studyRunId: string; best: TrialRecord; trials: TrialRecord[] }> {
@@ -70,7 +71,7 @@ export async function tuneWithTrialJobs(
       async (trial) => {
         const params = { ...o.baseParams, ...trial.params };
         const job = await client.post<JobView>(jobsUrl, {
-          spec: o.jobSpec(o.trainArgs(params), `trial-${trial.number}`),
+          spec: o.jobSpec(o.trainArgs(), `trial-${trial.number}`, params),
           experiment: o.experiment,
           parentRunId: study.id,
         });

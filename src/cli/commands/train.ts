@@ -228,17 +228,11 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
       seed,
       experiment: opts.experiment ?? 'tuning',
       // Every trial is judged on the same hold-out rows: the split depends on the seed only.
-      trainArgs: (params) => [
-        ...base,
-        '--holdout',
-        '0.2',
-        '--seed',
-        String(seed),
-        '--params',
-        JSON.stringify(params),
-        '--json',
-      ],
-      jobSpec: (command, name) => trainJobSpec(opts, command, name),
+      trainArgs: () => [...base, '--holdout', '0.2', '--seed', String(seed), '--json'],
+      jobSpec: (command, name, params) => ({
+        ...trainJobSpec(opts, command, name),
+        env: { FALAJ_TRAIN_PARAMS: JSON.stringify(params) },
+      }),
       ...(bar.update ? { progress: (done: number, total: number) => bar.update?.('tune', done, total) } : {}),
     });
     return {
@@ -271,7 +265,10 @@ export function registerTrainCommands(program: Command): void {
     .option('--sampler <kind>', 'tpe | random', 'tpe')
     .option('--pruner <kind>', 'none | median | successive-halving', 'none')
     .option('--space <json>', 'search space as JSON (default: the model’s usual parameters)')
-    .option('--params <json>', 'fixed model parameters as JSON, e.g. {"nRounds":200,"maxLeaves":63}')
+    .option(
+      '--params <json>',
+      'fixed model parameters as JSON, e.g. {"nRounds":200,"maxLeaves":63} (default: FALAJ_TRAIN_PARAMS, how a trial job gets its params)',
+    )
     .option('--seed <n>', 'seed for splits, sampling and tuning', '0')
     .option('--threads <n>', 'threads for gradient-boosted trees (default: all cores)')
     .option('--out <dir>', 'model directory to write (model.json, arrays.bin, model.onnx)')
@@ -292,6 +289,10 @@ export function registerTrainCommands(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: Record<string, string | undefined>) => {
       const json = opts.json !== undefined;
+      // Trial jobs get their params in the environment, so that their commands are alike and
+      // Slurm can start a pass's trials as one job array.
+      if (opts.params === undefined && process.env.FALAJ_TRAIN_PARAMS)
+        opts.params = process.env.FALAJ_TRAIN_PARAMS;
       if (opts.trialJobs !== undefined) {
         try {
           const out = await trialJobs(opts, progressBar(!json));

@@ -129,6 +129,11 @@ export class SlurmExecutor implements Executor {
     return { externalId };
   }
 
+  /** The scheduler's alike attempts of one pass (src/jobs/launch-groups.ts) as one job array. */
+  startArray(reqs: readonly LaunchRequest[]): Promise<{ externalId: string }[]> {
+    return this.submitArray(reqs);
+  }
+
   /**
    * Many small attempts of one spec (tuning trials) as one Slurm job array. The requests must
    * share command, resources and workdir; their env may differ: variables equal in all go
