@@ -5,6 +5,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Executor as Db } from '../security/audit-log.js';
 import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
+import { credentialStatus } from '../security/token-routes.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import type { AgentsTable } from '../store/schema.js';
@@ -163,12 +164,7 @@ export async function agentAdminRoutes(app: FalajApp, svc: Services): Promise<vo
           expiresAt: iso(r.expires_at),
           lastUsedAt: iso(r.last_used_at),
           revokedAt: iso(r.revoked_at),
-          status:
-            r.revoked_at !== null
-              ? ('revoked' as const)
-              : r.expires_at !== null && Number(r.expires_at) <= now
-                ? ('expired' as const)
-                : ('active' as const),
+          status: credentialStatus(r.revoked_at, r.expires_at, now),
         })),
       };
     },

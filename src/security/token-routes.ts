@@ -61,13 +61,18 @@ function toTokenView(row: TokenRow, now: number) {
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(row.last_used_at),
     revokedAt: iso(row.revoked_at),
-    status:
-      row.revoked_at !== null
-        ? ('revoked' as const)
-        : row.expires_at !== null && row.expires_at <= now
-          ? ('expired' as const)
-          : ('active' as const),
+    status: credentialStatus(row.revoked_at, row.expires_at, now),
   };
+}
+
+/** A revocable, possibly expiring credential's state (API and agent tokens alike). */
+export function credentialStatus(
+  revokedAt: number | null,
+  expiresAt: number | null,
+  now: number,
+): 'active' | 'expired' | 'revoked' {
+  if (revokedAt !== null) return 'revoked';
+  return expiresAt !== null && Number(expiresAt) <= now ? 'expired' : 'active';
 }
 
 /**

@@ -2,35 +2,21 @@
 // real `falaj agent` processes. A job runs on an agent with its logs and tracking run; an agent
 // killed with -9 mid-job (its job's processes with it, as when a machine dies) has the job
 // retried on another agent once its lease lapsed, resuming from the job's checkpoint.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, loginAdmin, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
+import { CLI, loginAdmin } from '../support/server-process.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
+let cli: CliSession;
 let ownerToken: string;
 let agentToken: string;
 const agents: ChildProcess[] = [];
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-function ok(args: string[], input = '') {
-  const r = falaj(args, input);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
-  return r.stdout;
-}
+const falaj = (args: string[], input = '') => cli.falaj(args, input);
+const ok = (args: string[], input = '') => cli.ok(args, input);
+const until = (id: string, states: string[]) => cli.untilJob(id, states, 90);
 async function poll<T>(what: string, fn: () => T | undefined, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -40,12 +26,6 @@ async function poll<T>(what: string, fn: () => T | undefined, ms = 90_000): Prom
     await new Promise((r) => setTimeout(r, 200));
   }
 }
-const until = (id: string, states: string[]) =>
-  poll(`job ${id} in ${states.join('|')}`, () => {
-    const job = JSON.parse(ok(['jobs', 'show', id, '--json']));
-    return states.includes(job.state) ? job : undefined;
-  });
-
 /** Starts `falaj agent` and waits for it to have registered. */
 async function startAgent(name: string): Promise<{ proc: ChildProcess; id: string }> {
   const proc = spawn(
@@ -54,13 +34,13 @@ async function startAgent(name: string): Promise<{ proc: ChildProcess; id: strin
       CLI,
       'agent',
       '--url',
-      server.url,
+      cli.server.url,
       '--token',
       agentToken,
       '--name',
       name,
       '--work-dir',
-      path.join(sb.dataDir, name),
+      path.join(cli.sb.dataDir, name),
       '--cpu',
       '2',
       '--memory',
@@ -83,37 +63,30 @@ async function startAgent(name: string): Promise<{ proc: ChildProcess; id: strin
 }
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  server = await startServerProcess({
-    dataDir: sb.dataDir,
-    args: ['--executor', 'agent'],
-    env: { FALAJ_AGENT_LEASE_SECONDS: '6' },
+  cli = await startCliSession({
+    serverArgs: ['--executor', 'agent'],
+    serverEnv: { FALAJ_AGENT_LEASE_SECONDS: '6' },
   });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  ok(['login', '-u', 'admin'], 'e2e-admin-password\n');
-  ok(['projects', 'create', 'ml']);
-  ownerToken = await loginAdmin(server.url);
+  ownerToken = await loginAdmin(cli.server.url);
   // What an operator does once per pool of machines: the agents run with this, not a session.
   agentToken = ok(['agents', 'tokens', 'create', 'e2e-pool']).trim();
 }, 60_000);
 afterAll(async () => {
   for (const a of agents) a.kill('SIGKILL');
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
+  await cli?.dispose();
 });
 
 describe('falaj agent', () => {
   it('refuses a project viewer who tries to register an agent', async () => {
     ok(['users', 'create', 'vera'], 'vera-password-123\n');
     ok(['projects', 'members', 'set', 'ml', 'vera', 'viewer']);
-    const login = await fetch(`${server.url}/api/v1/auth/login`, {
+    const login = await fetch(`${cli.server.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'vera', password: 'vera-password-123' }),
     });
     const { token } = (await login.json()) as { token: string };
-    const res = await fetch(`${server.url}/api/v1/agents`, {
+    const res = await fetch(`${cli.server.url}/api/v1/agents`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ name: 'rogue', capacity: { cpu: 64, memory: 1e12, gpus: {} } }),
@@ -122,7 +95,15 @@ describe('falaj agent', () => {
   });
 
   it('refuses to start with a token the server does not know', () => {
-    const r = falaj(['agent', '--url', server.url, '--token', 'falajagt_not-a-real-token', '--name', 'x']);
+    const r = falaj([
+      'agent',
+      '--url',
+      cli.server.url,
+      '--token',
+      'falajagt_not-a-real-token',
+      '--name',
+      'x',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/agent token is not valid/);
   });
@@ -138,7 +119,7 @@ describe('falaj agent', () => {
       expect.objectContaining({ id: agent.id, name: 'agent-one', state: 'live' }),
     );
     expect(ok(['agents', 'list'])).toMatch(/agent-one\s+live\s+2\s+2\.0Gi/);
-    const script = path.join(sb.dataDir, 'job.mjs');
+    const script = path.join(cli.sb.dataDir, 'job.mjs');
     writeFileSync(
       script,
       `import { spawnSync } from 'node:child_process';
@@ -163,18 +144,21 @@ process.exit(r.status ?? 1);`,
     expect(done.executor).toBe('agent');
     expect(logs).toContain('logged 0');
     // It ran under the agent's work dir, not the server's.
-    expect(logs).toContain(path.join(sb.dataDir, 'agent-one', 'attempts', id, '1'));
+    expect(logs).toContain(path.join(cli.sb.dataDir, 'agent-one', 'attempts', id, '1'));
     const run = JSON.parse(ok(['runs', 'show', done.runId, '--json']));
     expect(run.info.status).toBe('FINISHED');
     expect(run.data.metrics).toContainEqual(expect.objectContaining({ key: 'loss', value: 0.5 }));
-    const artifact = await fetch(`${server.url}/api/v1/projects/ml/artifacts/files/jobs/${id}/1/log.txt`, {
-      headers: { authorization: `Bearer ${ownerToken}` },
-    });
+    const artifact = await fetch(
+      `${cli.server.url}/api/v1/projects/ml/artifacts/files/jobs/${id}/1/log.txt`,
+      {
+        headers: { authorization: `Bearer ${ownerToken}` },
+      },
+    );
     expect(artifact.status).toBe(200);
     expect(await artifact.text()).toBe(logs);
 
     // A code snapshot (--code): the agent downloads it and runs the job inside it.
-    const code = path.join(sb.dataDir, 'agent-code');
+    const code = path.join(cli.sb.dataDir, 'agent-code');
     mkdirSync(code, { recursive: true });
     writeFileSync(
       path.join(code, 'main.js'),
@@ -187,7 +171,7 @@ process.exit(r.status ?? 1);`,
 
     // `jobs logs -f` follows a job on an agent live: the job waits for a file that the test
     // writes only once the follower has shown its first line.
-    const gate = path.join(sb.dataDir, 'live-gate');
+    const gate = path.join(cli.sb.dataDir, 'live-gate');
     const live = ok([
       'jobs',
       'submit',
@@ -197,7 +181,7 @@ process.exit(r.status ?? 1);`,
       `const fs=require('fs');console.log('waiting for the gate');const t=setInterval(()=>{if(fs.existsSync(${JSON.stringify(gate)})){clearInterval(t);console.log('through');}},100);`,
     ]).trim();
     const follower = spawn(process.execPath, [CLI, 'jobs', 'logs', '-f', live], {
-      env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+      env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...cli.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let followed = '';
@@ -218,9 +202,9 @@ process.exit(r.status ?? 1);`,
 
   it('retries the job of an agent killed with -9 on another agent, from its checkpoint', async () => {
     const first = await startAgent('agent-doomed');
-    const checkpoint = path.join(sb.dataDir, 'shared-checkpoint.txt');
-    const pidFile = path.join(sb.dataDir, 'job.pid');
-    const spec = path.join(sb.dataDir, 'resumable.yaml');
+    const checkpoint = path.join(cli.sb.dataDir, 'shared-checkpoint.txt');
+    const pidFile = path.join(cli.sb.dataDir, 'job.pid');
+    const spec = path.join(cli.sb.dataDir, 'resumable.yaml');
     // 25 steps of 300 ms; each step is checkpointed to a directory both agents share.
     const job = `const fs=require('fs');const ck=${JSON.stringify(checkpoint)};
 let step=fs.existsSync(ck)?Number(fs.readFileSync(ck,'utf8')):0;

@@ -1,42 +1,16 @@
 // `falaj experiments` and `falaj runs` end to end against a real server, with a session and
 // FALAJ_PROJECT (sent as X-Falaj-Project), as a data scientist would use them.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
-
-function falaj(args: string[], input = '') {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', ...env },
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-function ok(args: string[]) {
-  const r = falaj(args);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+let cli: CliSession;
+const falaj = (args: string[], input = '', env: Record<string, string> = {}) => cli.falaj(args, input, env);
+const ok = (args: string[]) => cli.ok(args);
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
-  server = await startServerProcess({ dataDir: sb.dataDir });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
-  ok(['projects', 'create', 'ml']);
+  cli = await startCliSession();
 });
-afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
-});
+afterAll(() => cli?.dispose());
 
 describe('falaj experiments and runs', () => {
   let first = '';
@@ -115,11 +89,8 @@ describe('falaj experiments and runs', () => {
     expect(changed.stderr).toContain('INVALID_PARAMETER_VALUE');
     const noProject = falaj(['experiments', 'list'], '');
     expect(noProject.code).toBe(0); // FALAJ_PROJECT is set in env
-    const missing = spawnSync(process.execPath, [CLI, 'experiments', 'list'], {
-      encoding: 'utf8',
-      env: { ...process.env, ...env, FALAJ_PROJECT: '', FALAJ_TOKEN: '' },
-    });
-    expect(missing.status).toBe(1);
+    const missing = falaj(['experiments', 'list'], '', { FALAJ_PROJECT: '' });
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('X-Falaj-Project');
   });
 });

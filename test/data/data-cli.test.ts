@@ -1,37 +1,19 @@
 // The data commands end to end against a real server (built dist): create a dataset, add a
 // version, profile, suggest a suite, edit it, validate (exit code 1 on failure), drift and
 // fairness on local files without any server.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../support/dialects.js';
-import { CLI, type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../support/cli-session.js';
 import { peopleCsv } from './helpers.js';
 
-let sb: Sandbox;
-let server: ServerProcess;
-let env: Record<string, string>;
+let cli: CliSession;
 let dir: string;
-
-function falaj(args: string[], input = '', extraEnv: Record<string, string> = env) {
-  const res = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FALAJ_TOKEN: '', ...extraEnv },
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-function ok(args: string[]) {
-  const r = falaj(args);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
-  return r.stdout;
-}
+const falaj = (args: string[], input = '', env: Record<string, string> = {}) => cli.falaj(args, input, env);
+const ok = (args: string[]) => cli.ok(args);
 
 beforeAll(async () => {
-  sb = await createSandbox('sqlite');
   dir = mkdtempSync(path.join(os.tmpdir(), 'falaj-data-cli-'));
   writeFileSync(path.join(dir, 'people.csv'), peopleCsv());
   writeFileSync(path.join(dir, 'older.csv'), peopleCsv(200, 15));
@@ -40,15 +22,10 @@ beforeAll(async () => {
   for (let i = 0; i < 10; i++) preds.push(`${i % 2},${i < 8 ? 1 : 0},f,${i % 3 === 0 ? 'young' : 'old'}`);
   for (let i = 0; i < 10; i++) preds.push(`${i % 2},${i < 2 ? 1 : 0},m,${i % 3 === 0 ? 'young' : 'old'}`);
   writeFileSync(path.join(dir, 'preds.csv'), `${preds.join('\n')}\n`);
-  server = await startServerProcess({ dataDir: sb.dataDir });
-  env = { FALAJ_CONFIG: path.join(sb.dataDir, 'cli.json'), FALAJ_URL: server.url, FALAJ_PROJECT: 'ml' };
-  expect(falaj(['login', '-u', 'admin'], 'e2e-admin-password\n').code).toBe(0);
-  ok(['projects', 'create', 'ml']);
+  cli = await startCliSession();
 });
 afterAll(async () => {
-  server?.kill('SIGKILL');
-  await server?.exited;
-  await sb?.dispose();
+  await cli?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

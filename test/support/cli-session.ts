@@ -19,8 +19,14 @@ export interface ShownJob {
 export interface CliSession {
   sb: Sandbox;
   server: ServerProcess;
-  /** Runs the CLI; never throws. */
-  falaj(args: string[], input?: string): { code: number | null; stdout: string; stderr: string };
+  /** The environment the CLI runs with (config file, server URL, project). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Runs the CLI; never throws. `env` overrides the session's (e.g. another server URL). */
+  falaj(
+    args: string[],
+    input?: string,
+    env?: Record<string, string>,
+  ): { code: number | null; stdout: string; stderr: string };
   /** Runs the CLI, expects exit code 0, returns stdout. */
   ok(args: string[], input?: string): string;
   /** Polls `falaj jobs show` until the job is in one of `states` (a generous deadline, not a timing assertion). */
@@ -49,12 +55,12 @@ export async function startCliSession(
     FALAJ_URL: server.url,
     FALAJ_PROJECT: project,
   };
-  const falaj = (args: string[], input = '') => {
+  const falaj = (args: string[], input = '', overrides: Record<string, string> = {}) => {
     const res = spawnSync(process.execPath, [CLI, ...args], {
       input,
       encoding: 'utf8',
       timeout: 120_000,
-      env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env },
+      env: { ...process.env, FALAJ_TOKEN: '', FALAJ_RUN_ID: '', ...env, ...overrides },
     });
     return { code: res.status, stdout: res.stdout, stderr: res.stderr };
   };
@@ -67,6 +73,7 @@ export async function startCliSession(
   ok(['projects', 'create', project]);
   const session: CliSession = {
     sb,
+    env,
     get server() {
       return server;
     },
