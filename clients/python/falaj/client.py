@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
+import urllib.parse
+from array import array
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ._http import IDEMPOTENT, UNSENT, Transport
-from ._wire import decode_metric, decode_run
+from ._wire import decode_run
 from .errors import FalajApiError
 from .run import MLFLOW, Run
 
@@ -32,6 +35,19 @@ def _login_file(env: Mapping[str, str]) -> Dict[str, Any]:
 
 def _key_values(d: Optional[Mapping[str, Any]]) -> List[Dict[str, str]]:
     return [{"key": k, "value": str(v)} for k, v in (d or {}).items()]
+
+
+def _read_f64_page(res: Any) -> "tuple[array, Optional[str]]":
+    """A page of the f64 history: steps, timestamps, values as little-endian float64 columns."""
+    n = int(res.headers.get("X-Falaj-Points") or 0)
+    raw = res.read()
+    if len(raw) < 24 * n:
+        raise ConnectionError(f"metric history cut short: {len(raw)} of {24 * n} bytes")
+    cols = array("d")
+    cols.frombytes(raw[: 24 * n])
+    if sys.byteorder == "big":
+        cols.byteswap()
+    return cols, res.headers.get("X-Falaj-Next-Page-Token") or None
 
 
 class Falaj:
@@ -138,19 +154,30 @@ class Falaj:
             "next_page_token": res.get("next_page_token") or None,
         }
 
-    def metric_history(self, run_id: str, key: str) -> List[Dict[str, Any]]:
-        """Every point of one metric (``key, value, step, timestamp``), following page tokens."""
+    def metric_history(self, run_id: str, key: str, *, page_size: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Every point of one metric (``key, value, step, timestamp``), in step order.
+
+        Read from Falaj's own history endpoint as packed float64 columns, pages of
+        ``page_size`` points (default and most: 1,000,000): several times faster than MLflow's
+        one-JSON-object-per-point ``metrics/get-history``."""
+        path = (
+            f"/api/v1/projects/{urllib.parse.quote(self.project_name(), safe='')}"
+            f"/runs/{urllib.parse.quote(run_id, safe='')}/metric-history"
+        )
         out: List[Dict[str, Any]] = []
         token: Optional[str] = None
         while True:
-            res = self._transport.request(
+            cols, token = self._transport.request(
                 "GET",
-                f"{MLFLOW}/metrics/get-history",
-                query={"run_id": run_id, "metric_key": key, "page_token": token},
+                path,
+                query={"key": key, "format": "f64", "maxResults": page_size, "pageToken": token},
                 retry=IDEMPOTENT,
-            ) or {}
-            out.extend(decode_metric(m) for m in res.get("metrics") or [])
-            token = res.get("next_page_token") or None
+                sink=_read_f64_page,
+            )
+            n = len(cols) // 3
+            for i in range(n):
+                # Steps and timestamps are whole numbers carried as float64 (exact to 2^53).
+                out.append({"key": key, "value": cols[2 * n + i], "step": int(cols[i]), "timestamp": int(cols[n + i])})
             if not token:
                 return out
 

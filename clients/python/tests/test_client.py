@@ -155,6 +155,9 @@ class RunTests(unittest.TestCase):
         self.assertEqual(sum(s[1] for s in sizes), 250)
         history = falaj.metric_history(run.id, "x")
         self.assertEqual([m["step"] for m in history], list(range(2500)))
+        # Pages are followed to the end, whatever their size.
+        paged = falaj.metric_history(run.id, "x", page_size=1000)
+        self.assertEqual([(m["step"], m["value"]) for m in paged], [(s, s * 0.5) for s in range(2500)])
         got = falaj.get_run(run.id)
         self.assertEqual(len(got["data"]["params"]), 250)
         self.assertEqual(len([t for t in got["data"]["tags"] if t["key"].startswith("t")]), 150)
