@@ -171,7 +171,8 @@ export class TreeGrower {
     goLeft[nBins - 1] = s.missingLeft ? 1 : 0;
 
     // Stable in-place partition of the parent's rows: left rows compact forward, right rows
-    // go through a buffer.
+    // go through a buffer. Each row is written to both places and only the matching cursor
+    // moves: no branch on the row's side, which a CPU would mispredict about half the time.
     const { rowIndex } = hd;
     const bins = data.bins;
     const col = s.feature * data.nRows;
@@ -180,8 +181,11 @@ export class TreeGrower {
     let nr = 0;
     for (let j = parent.start; j < parent.end; j++) {
       const r = rowIndex[j] as number;
-      if (goLeft[bins[col + r] as number] === 1) rowIndex[nl++] = r;
-      else tmp[nr++] = r;
+      const left = goLeft[bins[col + r] as number] as number;
+      rowIndex[nl] = r;
+      tmp[nr] = r;
+      nl += left;
+      nr += 1 - left;
     }
     rowIndex.set(tmp.subarray(0, nr), nl);
     if (nl - parent.start !== s.lC) throw new Error('partition disagrees with the histogram');
