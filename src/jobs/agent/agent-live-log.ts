@@ -72,16 +72,27 @@ export async function appendLiveLog(
   });
 }
 
-/** The live bytes from `from` on, in order. */
+/** The live bytes from `from` on, in order; only the chunks holding them are read. */
 export async function* readLiveLog(
   svc: Services,
   externalId: string,
   from: number,
 ): AsyncGenerator<Uint8Array> {
-  const chunks = await svc.store.db
+  const db = svc.store.db;
+  // The chunk holding byte `from` starts at the largest offset not past it.
+  const first = await db
+    .selectFrom('agent_log_chunks')
+    .select('offset')
+    .where('external_id', '=', externalId)
+    .where('offset', '<=', from)
+    .orderBy('offset', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const chunks = await db
     .selectFrom('agent_log_chunks')
     .select(['offset', 'data'])
     .where('external_id', '=', externalId)
+    .where('offset', '>=', first ? Number(first.offset) : 0)
     .orderBy('offset')
     .execute();
   for (const c of chunks) {

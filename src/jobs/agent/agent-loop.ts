@@ -123,7 +123,7 @@ export class AgentLoop {
             (err: unknown): AttemptStatus => ({ state: 'lost', reason: `agent: ${(err as Error).message}` }),
           );
         if (ENDED.has(status.state)) {
-          await Promise.race([held.shipping, sleep(SHIPPING_SETTLE_MS)]);
+          await Promise.race([held.shipping, sleep(SHIPPING_SETTLE_MS, undefined, { ref: false })]);
           await this.#upload(id, externalId, held.localId);
         }
         held.status = status;
