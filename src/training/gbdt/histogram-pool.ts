@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FalajError } from '../../core/errors.js';
-import { buildFeatureHistogram, type HistogramData } from './histogram.js';
+import { buildFeatureHistograms, type HistogramData } from './histogram.js';
 
 /** Control words shared with the workers. */
 export const CTRL = {
@@ -159,9 +159,7 @@ export class HistogramPool {
     const nWorkers = this.workers.length;
     const features = this.features;
     if (nWorkers === 0 || (end - start) * this.nFeatures < MIN_PARALLEL_WORK) {
-      for (let k = 0; k < this.nFeatures; k++) {
-        buildFeatureHistogram(d, features[k] as number, slot, start, end, gradOffset, contiguous);
-      }
+      buildFeatureHistograms(d, features, 0, 1, this.nFeatures, slot, start, end, gradOffset, contiguous);
       return;
     }
     const ctrl = this.ctrl;
@@ -175,9 +173,7 @@ export class HistogramPool {
     Atomics.add(ctrl, CTRL.GEN, 1);
     Atomics.notify(ctrl, CTRL.GEN);
     const step = nWorkers + 1;
-    for (let k = 0; k < this.nFeatures; k += step) {
-      buildFeatureHistogram(d, features[k] as number, slot, start, end, gradOffset, contiguous);
-    }
+    buildFeatureHistograms(d, features, 0, step, this.nFeatures, slot, start, end, gradOffset, contiguous);
     for (;;) {
       const done = Atomics.load(ctrl, CTRL.DONE);
       if (done >= nWorkers) break;

@@ -2,7 +2,7 @@
 // (every nThreads-th feature of the list, starting at its thread number), reports done.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BinArray } from './binning.js';
-import { buildFeatureHistogram, type HistogramData } from './histogram.js';
+import { buildFeatureHistograms, type HistogramData } from './histogram.js';
 import { CMD_BUILD, CTRL, type WorkerInit } from './histogram-pool.js';
 
 const init = workerData as WorkerInit;
@@ -36,9 +36,8 @@ for (;;) {
     const end = ctrl[CTRL.END] as number;
     const gOff = ctrl[CTRL.GRAD_OFFSET] as number;
     const contiguous = ctrl[CTRL.CONTIGUOUS] === 1;
-    for (let k = init.thread; k < n; k += step) {
-      buildFeatureHistogram(d, ctrl[CTRL.FEATURES + k] as number, slot, start, end, gOff, contiguous);
-    }
+    const features = ctrl.subarray(CTRL.FEATURES, CTRL.FEATURES + n);
+    buildFeatureHistograms(d, features, init.thread, step, n, slot, start, end, gOff, contiguous);
   } catch {
     Atomics.store(ctrl, CTRL.ERROR, 1);
   }
