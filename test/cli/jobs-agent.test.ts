@@ -3,7 +3,7 @@
 // killed with -9 mid-job (its job's processes with it, as when a machine dies) has the job
 // retried on another agent once its lease lapsed, resuming from the job's checkpoint.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,10 @@ async function poll<T>(what: string, fn: () => T | undefined, ms = 90_000): Prom
   }
 }
 /** Starts `falaj agent` and waits for it to have registered. */
-async function startAgent(name: string): Promise<{ proc: ChildProcess; id: string }> {
+async function startAgent(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; id: string }> {
   const proc = spawn(
     process.execPath,
     [
@@ -46,7 +49,7 @@ async function startAgent(name: string): Promise<{ proc: ChildProcess; id: strin
       '--memory',
       '2Gi',
     ],
-    { env: { ...process.env, FALAJ_TOKEN: '', FALAJ_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, FALAJ_TOKEN: '', FALAJ_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   agents.push(proc);
   let err = '';
@@ -199,6 +202,42 @@ process.exit(r.status ?? 1);`,
     agent.proc.kill('SIGTERM');
     await gone;
   }, 150_000);
+
+  it('places a GPU job on the agent that has GPUs, with CUDA_VISIBLE_DEVICES for its GPU', async () => {
+    // The agent machine's nvidia-smi is simulated (two H100s); the processes are real.
+    const smi = path.join(cli.sb.dataDir, 'nvidia-smi');
+    writeFileSync(
+      smi,
+      '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 81559 MiB\\n1, NVIDIA H100 80GB HBM3, 81559 MiB\\n"\n',
+    );
+    chmodSync(smi, 0o755);
+    const gpuAgent = await startAgent('agent-gpu', { FALAJ_NVIDIA_SMI: smi });
+    const listed = JSON.parse(ok(['agents', 'list', '--json'])) as {
+      id: string;
+      capacity: { gpus: object };
+    }[];
+    expect(listed.find((a) => a.id === gpuAgent.id)?.capacity.gpus).toEqual({ h100: [0, 1] });
+    const id = ok([
+      'jobs',
+      'submit',
+      '--cpu',
+      '0.5',
+      '--memory',
+      '64Mi',
+      '--gpu',
+      '1',
+      '--',
+      process.execPath,
+      '-e',
+      "console.log('gpus=' + process.env.CUDA_VISIBLE_DEVICES)",
+    ]).trim();
+    const done = await until(id, ['succeeded', 'failed', 'cancelled']);
+    expect(done.state, done.reason).toBe('succeeded');
+    expect(ok(['jobs', 'logs', id])).toMatch(/^gpus=[01]\n$/);
+    const gone = new Promise((r) => gpuAgent.proc.once('exit', r));
+    gpuAgent.proc.kill('SIGTERM');
+    await gone;
+  }, 120_000);
 
   it('retries the job of an agent killed with -9 on another agent, from its checkpoint', async () => {
     const first = await startAgent('agent-doomed');
