@@ -21,9 +21,11 @@ const d: HistogramData = {
   slotSize: init.slotSize,
 };
 
-parentPort?.postMessage('ready');
-
+// The generation is read before saying ready: the pool may start a build the moment it hears
+// from us, and a generation read after that could already count the build, which would then
+// never be done here (the pool would wait for this worker forever).
 let seen = Atomics.load(ctrl, CTRL.GEN);
+parentPort?.postMessage('ready');
 for (;;) {
   Atomics.wait(ctrl, CTRL.GEN, seen);
   seen = Atomics.load(ctrl, CTRL.GEN);
