@@ -80,3 +80,23 @@ class FalajServer:
 
     def login_admin(self) -> str:
         return self.api("POST", "/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD})["token"]
+
+    def project_tokens(self, session: str, project: str, *roles: str) -> list:
+        """Creates `project` and one API token per role in it (as the owner's `session`)."""
+        self.api("POST", "/api/v1/projects", {"name": project}, token=session)
+        return [
+            self.api("POST", f"/api/v1/projects/{project}/tokens", {"name": f"py-{role}", "role": role}, token=session)[
+                "token"
+            ]
+            for role in roles
+        ]
+
+    def client(self, default_token: str, **kw: Any) -> Any:
+        """A client of this server (with `default_token` unless `token=` is given); env={} so
+        that the test's own environment (FALAJ_RUN_ID, a login file) never leaks in."""
+        from falaj import Falaj
+
+        kw.setdefault("url", self.url)
+        kw.setdefault("token", default_token)
+        kw.setdefault("env", {})
+        return Falaj(**kw)

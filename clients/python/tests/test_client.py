@@ -31,10 +31,7 @@ def setUpModule() -> None:
     global server, session, token
     server = FalajServer()
     session = server.login_admin()
-    server.api("POST", "/api/v1/projects", {"name": PROJECT}, token=session)
-    token = server.api(
-        "POST", f"/api/v1/projects/{PROJECT}/tokens", {"name": "py", "role": "editor"}, token=session
-    )["token"]
+    (token,) = server.project_tokens(session, PROJECT, "editor")
 
 
 def tearDownModule() -> None:
@@ -42,11 +39,7 @@ def tearDownModule() -> None:
 
 
 def client(**kw) -> Falaj:
-    # env={} so that the test's own environment (FALAJ_RUN_ID, a login file) never leaks in.
-    kw.setdefault("url", server.url)
-    kw.setdefault("token", token)
-    kw.setdefault("env", {})
-    return Falaj(**kw)
+    return server.client(token, **kw)
 
 
 def as_dict(kvs):

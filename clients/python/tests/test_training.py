@@ -32,14 +32,7 @@ maintainer = ""
 def setUpModule() -> None:
     global server, token, maintainer
     server = FalajServer()
-    session = server.login_admin()
-    server.api("POST", "/api/v1/projects", {"name": PROJECT}, token=session)
-    token = server.api(
-        "POST", f"/api/v1/projects/{PROJECT}/tokens", {"name": "py", "role": "editor"}, token=session
-    )["token"]
-    maintainer = server.api(
-        "POST", f"/api/v1/projects/{PROJECT}/tokens", {"name": "py-m", "role": "maintainer"}, token=session
-    )["token"]
+    token, maintainer = server.project_tokens(server.login_admin(), PROJECT, "editor", "maintainer")
 
 
 def tearDownModule() -> None:
@@ -47,10 +40,7 @@ def tearDownModule() -> None:
 
 
 def client(**kw) -> Falaj:
-    kw.setdefault("url", server.url)
-    kw.setdefault("token", token)
-    kw.setdefault("env", {})
-    return Falaj(**kw)
+    return server.client(token, **kw)
 
 
 def unreachable() -> Falaj:
