@@ -5,7 +5,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Executor as Db } from '../security/audit-log.js';
 import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
-import { credentialStatus } from '../security/token-routes.js';
+import { credentialStatus, iso, Nullable } from '../security/token-routes.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import type { AgentsTable } from '../store/schema.js';
@@ -16,9 +16,6 @@ const DAY_MS = 86_400_000;
 const MAX_TOKEN_DAYS = 3650;
 /** Agents whose lease lapsed longer ago than this are left out of the list unless `all` is asked. */
 const LIST_LOST_FOR_MS = DAY_MS;
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 const TokenView = Type.Object({
   id: Type.String(),

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FalajError } from '../core/errors.js';
+import type { Executor as Db } from '../security/audit-log.js';
 import type { JobSpec } from './types.js';
 
 /** Where a job's code snapshot is unpacked inside its attempt's work dir. */
@@ -23,6 +24,18 @@ function run(cmd: string, args: string[]): Promise<void> {
           ),
     );
   });
+}
+
+/** The blob of a job's code snapshot, looked up when an attempt starts (it may have been deleted since). */
+export async function codeSnapshotDigest(db: Db, projectId: string, artifactPath: string): Promise<string> {
+  const row = await db
+    .selectFrom('artifacts')
+    .select('digest')
+    .where('project_id', '=', projectId)
+    .where('path', '=', artifactPath)
+    .executeTakeFirst();
+  if (!row) throw new FalajError('FALAJ_NOT_FOUND', `code snapshot '${artifactPath}' no longer exists`);
+  return row.digest;
 }
 
 /**

@@ -3,7 +3,7 @@ import { newId } from '../core/ids.js';
 import { resolveSecrets } from '../security/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
 import type { Services } from '../server/services.js';
-import { materializeCode } from './code-snapshot.js';
+import { codeSnapshotDigest, materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { launchGroups, type Prepared } from './launch-groups.js';
 import { acquireLease, releaseLease } from './lease.js';
@@ -265,14 +265,7 @@ export class JobScheduler {
         this.executor.kind === 'agent' || this.executor.kind === 'kubernetes'
           ? spec
           : await materializeCode(spec, workDir, async (artifactPath, file) => {
-              const row = await db
-                .selectFrom('artifacts')
-                .select('digest')
-                .where('project_id', '=', job.project_id)
-                .where('path', '=', artifactPath)
-                .executeTakeFirst();
-              if (!row) throw new Error(`code snapshot '${artifactPath}' no longer exists`);
-              await blobToFile(svc, row.digest, file);
+              await blobToFile(svc, await codeSnapshotDigest(db, job.project_id, artifactPath), file);
             });
       return {
         admitted,

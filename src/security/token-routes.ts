@@ -13,7 +13,8 @@ export const MAX_TOKEN_DAYS = 365;
 const DAY_MS = 86_400_000;
 
 const RoleSchema = Type.Union(PROJECT_ROLES.map((r) => Type.Literal(r)));
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+/** A string schema that may also be null. */
+export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 export const TokenSchema = Type.Object({
   id: Type.String(),
@@ -34,7 +35,8 @@ const TokenParams = Type.Object({
   id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
 });
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** Epoch milliseconds as ISO 8601; null stays null. */
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Token rows joined with their project and owner; the hash is never selected. */
 function tokenQuery(db: Executor) {

@@ -8,6 +8,7 @@ import { newId } from '../../core/ids.js';
 import type { Identity } from '../../security/identity.js';
 import type { Services } from '../../server/services.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../store/schema.js';
+import { codeSnapshotDigest } from '../code-snapshot.js';
 import type { AttemptStatus, LaunchRequest, NodeCapacity } from '../types.js';
 import {
   type AgentCapacity,
@@ -26,7 +27,10 @@ export function sealRequest(svc: Services, externalId: string, req: LaunchReques
   return svc.keyring.wrap(Buffer.from(JSON.stringify(req), 'utf8'), requestContext(externalId));
 }
 
-export function openRequest(svc: Services, row: AgentAttemptsTable): LaunchRequest {
+export function openRequest(
+  svc: Services,
+  row: Pick<AgentAttemptsTable, 'request' | 'external_id'>,
+): LaunchRequest {
   return JSON.parse(svc.keyring.unwrap(row.request, requestContext(row.external_id)).toString('utf8'));
 }
 
@@ -226,13 +230,10 @@ export async function speaksFor(svc: Services, identity: Identity | null, agentI
 
 /** The blob of an open attempt's code snapshot: only while the attempt is this agent's to run. */
 export async function attemptCodeDigest(svc: Services, agentId: string, externalId: string): Promise<string> {
-  const db = svc.store.db;
-  const row = await db
+  const row = await svc.store.db
     .selectFrom('agent_attempts as a')
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select(['a.external_id', 'a.request', 'a.state', 'a.agent_id', 'a.job_id', 'a.attempt'])
-    .select(['a.exit_code', 'a.signal', 'a.reason', 'a.cancel_requested', 'a.cancel_grace_seconds'])
-    .select(['a.log_digest', 'a.updated_at', 'j.project_id'])
+    .select(['a.external_id', 'a.request', 'a.state', 'j.project_id'])
     .where('a.external_id', '=', externalId)
     .where('a.agent_id', '=', agentId)
     .executeTakeFirst();
@@ -241,12 +242,5 @@ export async function attemptCodeDigest(svc: Services, agentId: string, external
   const code = openRequest(svc, row).spec.code;
   if (!code || !('artifact' in code))
     throw new FalajError('FALAJ_NOT_FOUND', `attempt '${externalId}' has no code snapshot`);
-  const artifact = await db
-    .selectFrom('artifacts')
-    .select('digest')
-    .where('project_id', '=', row.project_id)
-    .where('path', '=', code.artifact)
-    .executeTakeFirst();
-  if (!artifact) throw new FalajError('FALAJ_NOT_FOUND', `code snapshot '${code.artifact}' no longer exists`);
-  return artifact.digest;
+  return codeSnapshotDigest(svc.store.db, row.project_id, code.artifact);
 }
