@@ -3,11 +3,12 @@
 // killed with -9 mid-job (its job's processes with it, as when a machine dies) has the job
 // retried on another agent once its lease lapsed, resuming from the job's checkpoint.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
+import { fakeNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { CLI, loginAdmin } from '../support/server-process.js';
 
 let cli: CliSession;
@@ -205,12 +206,7 @@ process.exit(r.status ?? 1);`,
 
   it('places a GPU job on the agent that has GPUs, with CUDA_VISIBLE_DEVICES for its GPU', async () => {
     // The agent machine's nvidia-smi is simulated (two H100s); the processes are real.
-    const smi = path.join(cli.sb.dataDir, 'nvidia-smi');
-    writeFileSync(
-      smi,
-      '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 81559 MiB\\n1, NVIDIA H100 80GB HBM3, 81559 MiB\\n"\n',
-    );
-    chmodSync(smi, 0o755);
+    const smi = fakeNvidiaSmi(cli.sb.dataDir);
     const gpuAgent = await startAgent('agent-gpu', { FALAJ_NVIDIA_SMI: smi });
     const listed = JSON.parse(ok(['agents', 'list', '--json'])) as {
       id: string;

@@ -3,11 +3,12 @@
 // processes are real). Each GPU job gets its own GPU through CUDA_VISIBLE_DEVICES; a third waits
 // with a reason until one is free.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
+import { fakeNvidiaSmi } from '../support/fake-nvidia-smi.js';
 
 let cli: CliSession;
 const falaj = (args: string[]) => cli.ok(args);
@@ -24,13 +25,7 @@ async function until(ids: string[], ok: (jobs: { state: string }[]) => boolean) 
 }
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'falaj-smi-'));
-  const smi = path.join(dir, 'nvidia-smi');
-  writeFileSync(
-    smi,
-    '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 81559 MiB\\n1, NVIDIA H100 80GB HBM3, 81559 MiB\\n"\n',
-  );
-  chmodSync(smi, 0o755);
+  const smi = fakeNvidiaSmi(mkdtempSync(path.join(os.tmpdir(), 'falaj-smi-')));
   cli = await startCliSession({ serverEnv: { FALAJ_NVIDIA_SMI: smi } });
 });
 afterAll(() => cli?.dispose());
