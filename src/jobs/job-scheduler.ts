@@ -259,14 +259,13 @@ export class JobScheduler {
         ...(admitted.run_id ? { FALAJ_RUN_ID: admitted.run_id } : {}),
       };
       const workDir = `${this.opts.workRoot}/${job.id}/${admitted.attempt}`;
-      // A code snapshot is unpacked here for executors on this machine (or a shared disk); an
-      // agent fetches and unpacks it on its own machine; pods cannot see it (Kubernetes refuses it).
-      const launchSpec =
-        this.executor.kind === 'agent' || this.executor.kind === 'kubernetes'
-          ? spec
-          : await materializeCode(spec, workDir, async (artifactPath, file) => {
-              await blobToFile(svc, await codeSnapshotDigest(db, job.project_id, artifactPath), file);
-            });
+      // A code snapshot is unpacked here for executors whose attempts see this disk; an agent
+      // fetches and unpacks it on its own machine; pods cannot see it (Kubernetes refuses it).
+      const launchSpec = this.executor.capabilities.seesServerDisk
+        ? await materializeCode(spec, workDir, async (artifactPath, file) => {
+            await blobToFile(svc, await codeSnapshotDigest(db, job.project_id, artifactPath), file);
+          })
+        : spec;
       return {
         admitted,
         req: { jobId: job.id, attempt: admitted.attempt, spec: launchSpec, placements, env, workDir },

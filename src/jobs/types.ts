@@ -99,6 +99,12 @@ export interface ExecutorCapabilities {
   readonly arrays: boolean;
   /** Whether `logs` streams while the attempt runs (else only after). */
   readonly liveLogs: boolean;
+  /**
+   * Whether attempts see the server's disk (this machine, or a filesystem shared with the
+   * cluster's nodes): the scheduler then unpacks a code snapshot into the attempt's workDir.
+   * Elsewhere the executor brings the code itself (an agent downloads it) or refuses it.
+   */
+  readonly seesServerDisk: boolean;
 }
 
 /**

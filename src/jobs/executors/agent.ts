@@ -10,7 +10,13 @@ import { readLiveLog } from '../agent/agent-live-log.js';
 import { ENDED_STATES, getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 
-const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: false, arrays: false, liveLogs: true };
+const CAPABILITIES: ExecutorCapabilities = {
+  gpus: true,
+  multiNode: false,
+  arrays: false,
+  liveLogs: true,
+  seesServerDisk: false,
+};
 
 export class AgentExecutor implements Executor {
   readonly kind = 'agent' as const;

@@ -74,7 +74,13 @@ export interface KubernetesExecutorOptions extends KubernetesManifestOptions {
   readonly nodeSelector?: Readonly<Record<string, string>>;
 }
 
-const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: true, arrays: false, liveLogs: false };
+const CAPABILITIES: ExecutorCapabilities = {
+  gpus: true,
+  multiNode: true,
+  arrays: false,
+  liveLogs: false,
+  seesServerDisk: false,
+};
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MANAGED_SELECTOR = Object.entries(MANAGED_BY)
   .map(([k, v]) => `${k}=${v}`)

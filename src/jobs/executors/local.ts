@@ -40,7 +40,13 @@ export interface LocalExecutorOptions {
   readonly nvidiaSmi?: string;
 }
 
-const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: false, arrays: false, liveLogs: true };
+const CAPABILITIES: ExecutorCapabilities = {
+  gpus: true,
+  multiNode: false,
+  arrays: false,
+  liveLogs: true,
+  seesServerDisk: true,
+};
 
 export class LocalExecutor implements Executor {
   readonly kind = 'local' as const;

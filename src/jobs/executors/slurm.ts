@@ -62,7 +62,13 @@ export interface ArraySubmitOptions {
   readonly dir?: string;
 }
 
-const CAPABILITIES: ExecutorCapabilities = { gpus: true, multiNode: true, arrays: true, liveLogs: true };
+const CAPABILITIES: ExecutorCapabilities = {
+  gpus: true,
+  multiNode: true,
+  arrays: true,
+  liveLogs: true,
+  seesServerDisk: true,
+};
 
 export class SlurmExecutor implements Executor {
   readonly kind = 'slurm' as const;

@@ -74,7 +74,7 @@ class AgentUnderTest implements Executor {
   readonly kind = 'agent' as const;
   #inner: Promise<AgentExecutor> = ready().then((s) => new AgentExecutor(s.ctx.svc));
   get capabilities() {
-    return { gpus: true, multiNode: false, arrays: false, liveLogs: true };
+    return { gpus: true, multiNode: false, arrays: false, liveLogs: true, seesServerDisk: false };
   }
   async discover() {
     return (await this.#inner).discover();
