@@ -51,6 +51,13 @@ export interface FalajConfig {
    * PATH). A stand-in script simulates GPUs on a machine without any.
    */
   nvidiaSmi: string | undefined;
+  /**
+   * Run local and Slurm jobs without the sandbox (--unsafe-unsandboxed-jobs): they then read and
+   * write whatever the server can. Warned about and audited at every start.
+   */
+  unsafeUnsandboxedJobs: boolean;
+  /** Folders jobs may read (--job-paths, FALAJ_JOB_PATHS, ':'-separated), besides the system ones. */
+  jobPaths: string[];
 }
 
 export interface ConfigFlags {
@@ -70,6 +77,9 @@ export interface ConfigFlags {
   k8sGpuTypes?: string | undefined;
   k8sServiceAccount?: string | undefined;
   publicUrl?: string | undefined;
+  unsafeUnsandboxedJobs?: boolean | undefined;
+  /** ':'-separated folders, as FALAJ_JOB_PATHS. */
+  jobPaths?: string | undefined;
 }
 
 export const DEFAULT_PORT = 7460;
@@ -84,8 +94,9 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     );
   }
   const executor = parseExecutor(flags.executor ?? env.FALAJ_EXECUTOR ?? 'local');
+  const dataDir = path.resolve(flags.dataDir ?? env.FALAJ_DATA_DIR ?? '.falaj');
   const config: FalajConfig = {
-    dataDir: path.resolve(flags.dataDir ?? env.FALAJ_DATA_DIR ?? '.falaj'),
+    dataDir,
     databaseUrl: flags.databaseUrl ?? (env.FALAJ_DATABASE_URL || undefined),
     host: flags.host ?? env.FALAJ_HOST ?? DEFAULT_HOST,
     port,
@@ -103,6 +114,8 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     publicUrl: parsePublicUrl(flags.publicUrl ?? (env.FALAJ_PUBLIC_URL || undefined)),
     slurmPartition: flags.slurmPartition ?? (env.FALAJ_SLURM_PARTITION || undefined),
     nvidiaSmi: env.FALAJ_NVIDIA_SMI || undefined,
+    unsafeUnsandboxedJobs: flags.unsafeUnsandboxedJobs ?? env.FALAJ_UNSAFE_UNSANDBOXED_JOBS === '1',
+    jobPaths: parseJobPaths(flags.jobPaths ?? env.FALAJ_JOB_PATHS, dataDir),
   };
   checkTransportSecurity(config);
   return config;
@@ -163,6 +176,22 @@ export function readGpuTypes(file: string): Record<string, GpuPlacementRule> {
       throw bad(`'${type}'.tolerations must be a list of tolerations`);
   }
   return doc as Record<string, GpuPlacementRule>;
+}
+
+/** Absolute folders jobs may read; none of them inside the data directory (keys, database). */
+function parseJobPaths(v: string | undefined, dataDir: string): string[] {
+  const paths = (v ?? '').split(':').filter((p) => p !== '');
+  for (const p of paths) {
+    if (!path.isAbsolute(p))
+      throw new FalajError('FALAJ_CONFIG', `--job-paths takes absolute folders, got '${p}'`);
+    const rel = path.relative(dataDir, path.resolve(p));
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+      throw new FalajError(
+        'FALAJ_CONFIG',
+        `--job-paths must not show jobs the data directory or anything in it ('${p}' is in ${dataDir})`,
+      );
+  }
+  return paths.map((p) => path.resolve(p));
 }
 
 function parsePublicUrl(v: string | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { codeSnapshotDigest, materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { launchGroups, type Prepared } from './launch-groups.js';
 import { acquireLease, releaseLease } from './lease.js';
-import { DEFAULT_QUEUE, schedulerConfig, storedQueues } from './queues.js';
+import { DEFAULT_QUEUE, queueNetwork, schedulerConfig, storedQueues } from './queues.js';
 import {
   accrueUsage,
   type Decision,
@@ -266,9 +266,18 @@ export class JobScheduler {
             await blobToFile(svc, await codeSnapshotDigest(db, job.project_id, artifactPath), file);
           })
         : spec;
+      const network = await queueNetwork(db, spec.queue);
       return {
         admitted,
-        req: { jobId: job.id, attempt: admitted.attempt, spec: launchSpec, placements, env, workDir },
+        req: {
+          jobId: job.id,
+          attempt: admitted.attempt,
+          spec: launchSpec,
+          placements,
+          env,
+          workDir,
+          network,
+        },
       };
     } catch (err) {
       await this.attemptEnded(admitted, {

@@ -19,6 +19,12 @@ export async function storedQueues(db: Db): Promise<QueueConfig[]> {
   return rows.map((r) => ({ ...(JSON.parse(r.config) as QueueConfig), name: r.name }));
 }
 
+/** The network policy of a queue's jobs (the default queue, unless stored otherwise: the host's). */
+export async function queueNetwork(db: Db, name: string): Promise<'host' | 'none'> {
+  const row = await db.selectFrom('queues').select('config').where('name', '=', name).executeTakeFirst();
+  return row ? ((JSON.parse(row.config) as QueueConfig).network ?? 'host') : 'host';
+}
+
 export async function assertQueueExists(db: Db, name: string): Promise<void> {
   if (name === DEFAULT_QUEUE) return;
   const row = await db.selectFrom('queues').select('name').where('name', '=', name).executeTakeFirst();

@@ -8,6 +8,8 @@ import { AgentExecutor } from './executors/agent.js';
 import { KubernetesExecutor, kubernetesApis } from './executors/kubernetes.js';
 import { LocalExecutor } from './executors/local.js';
 import { SlurmExecutor } from './executors/slurm.js';
+import type { SandboxPolicy } from './sandbox/job-sandbox.js';
+import { resolveSandbox } from './sandbox/sandbox-setup.js';
 import type { Executor } from './types.js';
 
 export function serverExecutor(svc: Services, workRoot: string): Executor {
@@ -17,6 +19,7 @@ export function serverExecutor(svc: Services, workRoot: string): Executor {
       return new SlurmExecutor({
         stateDir: path.join(workRoot, 'slurm'),
         ...(config.slurmPartition ? { partition: config.slurmPartition } : {}),
+        ...serverSandbox(svc),
       });
     case 'agent':
       return new AgentExecutor(svc);
@@ -36,8 +39,20 @@ export function serverExecutor(svc: Services, workRoot: string): Executor {
         stateDir: path.join(workRoot, 'attempts'),
         nodeId: os.hostname(),
         ...(config.nvidiaSmi ? { nvidiaSmi: config.nvidiaSmi } : {}),
+        ...serverSandbox(svc),
       });
   }
+}
+
+/**
+ * The sandbox of jobs this server runs on its own machine or cluster (local, Slurm): on unless
+ * the operator started it with --unsafe-unsandboxed-jobs; a machine that cannot sandbox stops
+ * the server here (FALAJ_CONFIG) with what to install.
+ */
+function serverSandbox(svc: Services): { sandbox?: SandboxPolicy } {
+  const { config } = svc;
+  if (config.unsafeUnsandboxedJobs) return {};
+  return { sandbox: resolveSandbox({ hidden: [config.dataDir], jobPaths: config.jobPaths }) };
 }
 
 /**

@@ -68,8 +68,13 @@ export interface LaunchRequest {
    * and the torchrun variables for distributed jobs.
    */
   readonly env: Readonly<Record<string, string>>;
-  /** A directory the executor may use for this attempt (logs, unpacked code). */
+  /**
+   * The attempt's own directory: the job's working directory unless the spec names one, and
+   * the only folder of the platform it can write (its sandbox, src/jobs/sandbox/).
+   */
   readonly workDir: string;
+  /** `none`: the job runs without any network (its queue's policy). Default: the host's network. */
+  readonly network?: 'host' | 'none';
 }
 
 /** An executor's view of one attempt. `exitCode`/`signal` when it ended. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { FalajConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { jobScheduler, setServerUrl } from '../jobs/job-routes.js';
@@ -56,6 +57,8 @@ export async function startServer(
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${https ? 'https' : 'http'}://${host}:${address.port}`;
+  if (config.unsafeUnsandboxedJobs && (config.executor === 'local' || config.executor === 'slurm'))
+    await recordUnsandboxedJobs(svc, logger);
   // Jobs reach the server where it listens; the scheduler loop starts once it does.
   setServerUrl(svc, url);
   jobScheduler(svc)?.start();
@@ -77,6 +80,28 @@ export async function startServer(
     return stopping;
   };
   return { app, svc, url, stop };
+}
+
+/**
+ * --unsafe-unsandboxed-jobs: said at every start, in the log and in the audit trail, since jobs
+ * can then read the keys and the database and forge the trail itself.
+ */
+async function recordUnsandboxedJobs(svc: Services, logger: Logger): Promise<void> {
+  logger.warn(
+    { executor: svc.config.executor },
+    'jobs run WITHOUT the sandbox (--unsafe-unsandboxed-jobs): any job can read and write the data directory, keys and database',
+  );
+  await svc.audit.appendAlone(svc.store.db, {
+    actor: 'system',
+    action: 'server.unsandboxed_jobs',
+    objectType: 'server',
+    objectId: hostname(),
+    sourceIp: '',
+    outcome: 'success',
+    status: 200,
+    requestId: 'startup',
+    details: { executor: svc.config.executor },
+  });
 }
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */

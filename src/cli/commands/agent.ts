@@ -6,6 +6,7 @@ import { AgentLoop } from '../../jobs/agent/agent-loop.js';
 import { httpAgentTransport } from '../../jobs/agent/http-transport.js';
 import { LocalExecutor } from '../../jobs/executors/local.js';
 import { parseMemory } from '../../jobs/job-spec.js';
+import { resolveSandbox } from '../../jobs/sandbox/sandbox-setup.js';
 import { reportError } from '../remote.js';
 
 export function registerAgentCommand(program: Command): void {
@@ -24,6 +25,14 @@ export function registerAgentCommand(program: Command): void {
     .option('--work-dir <dir>', 'where attempts run and their records live', '.falaj-agent')
     .option('--cpu <n>', 'CPU cores to offer (default: all of this machine)')
     .option('--memory <size>', 'memory to offer, e.g. 16Gi (default: all of this machine)')
+    .option(
+      '--job-paths <dirs>',
+      "':'-separated folders jobs may read (read-only) besides the system ones (FALAJ_JOB_PATHS)",
+    )
+    .option(
+      '--unsafe-unsandboxed-jobs',
+      "run jobs WITHOUT the sandbox: they see everything this agent's user can (a warning at every start)",
+    )
     .action(async (opts: Record<string, string | undefined>) => {
       try {
         await runAgent(opts);
@@ -39,10 +48,16 @@ async function runAgent(opts: Record<string, string | undefined>): Promise<void>
   if (!url || !token) throw new FalajError('FALAJ_INVALID_ARGUMENT', 'falaj agent needs --url and --token');
   const workDir = path.resolve(opts.workDir ?? '.falaj-agent');
   const name = opts.name || os.hostname();
+  // Jobs see their own attempt directory, never the agent's state nor another attempt's.
+  const unsafe = Boolean(opts.unsafeUnsandboxedJobs) || process.env.FALAJ_UNSAFE_UNSANDBOXED_JOBS === '1';
+  if (unsafe)
+    process.stderr.write('falaj agent: WARNING: jobs run WITHOUT the sandbox (--unsafe-unsandboxed-jobs)\n');
+  const jobPaths = (opts.jobPaths ?? process.env.FALAJ_JOB_PATHS ?? '').split(':').filter(Boolean);
   const executor = new LocalExecutor({
     stateDir: path.join(workDir, 'state'),
     nodeId: name,
     ...(process.env.FALAJ_NVIDIA_SMI ? { nvidiaSmi: process.env.FALAJ_NVIDIA_SMI } : {}),
+    ...(unsafe ? {} : { sandbox: resolveSandbox({ hidden: [workDir], jobPaths }) }),
   });
   const [node] = await executor.discover();
   if (!node) throw new FalajError('FALAJ_INTERNAL', 'could not discover this machine');

@@ -42,6 +42,14 @@ export function registerServerCommand(program: Command): void {
       '--public-url <url>',
       'URL jobs reach this server at (their FALAJ_URL) when the listen address is not reachable from pods or other machines (FALAJ_PUBLIC_URL)',
     )
+    .option(
+      '--job-paths <dirs>',
+      "':'-separated folders jobs may read (read-only) besides the system ones, e.g. shared data sets (FALAJ_JOB_PATHS)",
+    )
+    .option(
+      '--unsafe-unsandboxed-jobs',
+      'run local and Slurm jobs WITHOUT the sandbox: they can read the keys and the database (warned and audited at every start)',
+    )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       try {
         const config = resolveConfig({
@@ -60,6 +68,8 @@ export function registerServerCommand(program: Command): void {
           k8sGpuTypes: opts.k8sGpuTypes as string | undefined,
           k8sServiceAccount: opts.k8sServiceAccount as string | undefined,
           publicUrl: opts.publicUrl as string | undefined,
+          jobPaths: opts.jobPaths as string | undefined,
+          unsafeUnsandboxedJobs: opts.unsafeUnsandboxedJobs === true ? true : undefined,
         });
         await runServer(config);
       } catch (err) {

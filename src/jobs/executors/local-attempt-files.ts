@@ -2,9 +2,11 @@
 // instance (after a server restart) finds it again by externalId:
 //   <stateDir>/<externalId>.json  the record: workDir, wrapper pid (= process group id), its
 //                                 start time and the boot id (so a reused pid is not taken for it)
-//   <workDir>/output.log          stdout and stderr, interleaved as written
-//   <workDir>/exit.json           how it ended, written by the wrapper
-//   <workDir>/cancel.json         written before Falaj signals it, so its end reads as cancelled
+//   <workDir>.falaj/output.log    stdout and stderr, interleaved as written
+//   <workDir>.falaj/exit.json     how it ended, written by the wrapper
+//   <workDir>.falaj/cancel.json   written before Falaj signals it, so its end reads as cancelled
+// The files Falaj reads and writes live beside the attempt's directory, never in it: the job
+// owns its directory and could put a symbolic link where the server (maybe root) would follow it.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FalajError } from '../../core/errors.js';
@@ -28,13 +30,19 @@ export interface CancelRequest {
   readonly graceSeconds: number;
 }
 
-export const attemptFiles = (workDir: string) => ({
-  log: path.join(workDir, 'output.log'),
-  exit: path.join(workDir, 'exit.json'),
-  cancel: path.join(workDir, 'cancel.json'),
-  plan: path.join(workDir, 'plan.json'),
-  wrapper: path.join(workDir, 'falaj-wrapper.cjs'),
-});
+/** The folder beside an attempt's directory that holds the executor's files about it (not the job's). */
+export const controlDir = (workDir: string): string => `${path.resolve(workDir)}.falaj`;
+
+export const attemptFiles = (workDir: string) => {
+  const dir = controlDir(workDir);
+  return {
+    log: path.join(dir, 'output.log'),
+    exit: path.join(dir, 'exit.json'),
+    cancel: path.join(dir, 'cancel.json'),
+    plan: path.join(dir, 'plan.json'),
+    wrapper: path.join(dir, 'falaj-wrapper.cjs'),
+  };
+};
 
 const EXTERNAL_ID = /^[A-Za-z0-9_-]{1,128}\.\d{1,9}\.\d{1,10}$/;
 

@@ -15,6 +15,17 @@ export interface WrapperPlan {
   readonly maxRuntimeSeconds?: number;
   /** After the max runtime: SIGTERM, then SIGKILL this much later. */
   readonly killGraceSeconds: number;
+  /**
+   * Set when argv runs the command in the job sandbox (job-sandbox.ts): the working directory
+   * and the command are checked inside it, by its launcher, which reports a failure on fd 3 as
+   * one of these words (each mapped to its message); and a command killed by signal N reaches
+   * the wrapper as exit code 128+N (bubblewrap's way), read back as that signal.
+   */
+  readonly sandbox?: {
+    readonly argv0: string;
+    readonly cwd: string;
+    readonly failures: Record<string, string>;
+  };
 }
 
 /** What the wrapper writes to exit.json. */
@@ -73,8 +84,10 @@ function startError(err) {
   if (err.code === 'EACCES') return 'permission denied: ' + cmd;
   return 'cannot start ' + cmd + ': ' + err.message;
 }
-let cwdOk = false;
-try { cwdOk = fs.statSync(plan.cwd).isDirectory(); } catch {}
+const os = require('node:os');
+const signalName = (n) => Object.keys(os.constants.signals).find((k) => os.constants.signals[k] === n);
+let cwdOk = plan.sandbox !== undefined;
+try { cwdOk = cwdOk || fs.statSync(plan.cwd).isDirectory(); } catch {}
 if (!cwdOk) {
   const error = 'working directory does not exist: ' + plan.cwd;
   process.stderr.write('falaj: ' + error + '\\n');
@@ -83,8 +96,11 @@ if (!cwdOk) {
 }
 let pending = plan.procs.length;
 for (const extra of plan.procs) {
-  const child = spawn(plan.argv[0], plan.argv.slice(1), { cwd: plan.cwd, env: { ...process.env, ...extra }, stdio: 'inherit' });
+  const stdio = plan.sandbox ? ['inherit', 'inherit', 'inherit', 'pipe'] : 'inherit';
+  const child = spawn(plan.argv[0], plan.argv.slice(1), { cwd: plan.cwd, env: { ...process.env, ...extra }, stdio });
   children.push(child);
+  let report = '';
+  if (plan.sandbox) child.stdio[3].on('data', (d) => { report += d; });
   let settled = false;
   const settle = (r) => {
     if (settled) return;
@@ -97,7 +113,13 @@ for (const extra of plan.procs) {
     process.stderr.write('falaj: ' + error + '\\n');
     settle({ exitCode: null, signal: null, error });
   });
-  child.on('exit', (code, signal) => settle({ exitCode: code, signal }));
+  // 'close' (not 'exit'): the sandbox's report on fd 3 has been read by then.
+  child.on('close', (code, signal) => {
+    const failure = plan.sandbox && plan.sandbox.failures[report.trim()];
+    if (failure !== undefined) return settle({ exitCode: code, signal, error: failure });
+    const sig = plan.sandbox && code > 128 ? signalName(code - 128) : undefined;
+    settle(sig ? { exitCode: null, signal: sig } : { exitCode: code, signal });
+  });
 }
 if (plan.maxRuntimeSeconds !== undefined) {
   setTimeout(() => {

@@ -9,11 +9,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
+import { chownTree } from '../sandbox/chown-tree.js';
+import {
+  LAUNCH_FAILURES,
+  SANDBOX_INHERITED_ENV,
+  type SandboxPolicy,
+  sandboxBaseEnv,
+  sandboxCommand,
+} from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
 import { discoverNvidiaGpus } from './gpu-discovery.js';
 import {
   attemptFiles,
+  controlDir,
   type LocalAttemptRecord,
   localExternalId,
   readCancel,
@@ -38,6 +47,11 @@ export interface LocalExecutorOptions {
   readonly timeoutGraceSeconds?: number;
   /** The nvidia-smi to run (a path, or a name on PATH). */
   readonly nvidiaSmi?: string;
+  /**
+   * The sandbox every attempt runs in (job-sandbox.ts). Absent only where the operator chose
+   * `--unsafe-unsandboxed-jobs`: the job then runs as the server's user and sees what it sees.
+   */
+  readonly sandbox?: SandboxPolicy;
 }
 
 const CAPABILITIES: ExecutorCapabilities = {
@@ -100,7 +114,15 @@ export class LocalExecutor implements Executor {
       });
     }
 
-    const env = buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
+    const sandbox = this.#opts.sandbox;
+    const env = sandbox
+      ? buildProcessEnv(
+          req,
+          this.#opts.inheritEnv ?? SANDBOX_INHERITED_ENV,
+          process.env,
+          sandboxBaseEnv(req.workDir),
+        )
+      : buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
     const gpus = req.placements.flatMap((p) => p.gpus);
     env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(gpus);
     // The wrapper is Node as well: the job's NODE_OPTIONS must reach the job, not the wrapper.
@@ -131,6 +153,7 @@ export class LocalExecutor implements Executor {
     }
 
     mkdirSync(req.workDir, { recursive: true });
+    mkdirSync(controlDir(req.workDir), { recursive: true, mode: 0o700 });
     const files = attemptFiles(req.workDir);
     if (existsSync(files.exit)) {
       throw new FalajError(
@@ -138,13 +161,25 @@ export class LocalExecutor implements Executor {
         `the attempt directory ${req.workDir} already holds an ended attempt`,
       );
     }
+    const cwd = spec.workdir ?? req.workDir;
+    const network = req.network !== 'none';
+    if (!network && !sandbox) {
+      throw new FalajError(
+        'FALAJ_CONFIG',
+        `queue '${spec.queue}' runs jobs without a network, which needs the job sandbox (this executor runs unsandboxed)`,
+      );
+    }
+    if (sandbox?.runAs) chownTree(req.workDir, sandbox.runAs.uid, sandbox.runAs.gid);
     const plan: WrapperPlan = {
-      argv: spec.command,
-      cwd: spec.workdir ?? req.workDir,
+      argv: sandbox
+        ? sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network }, spec.command)
+        : spec.command,
+      cwd: sandbox ? req.workDir : cwd,
       exitFile: files.exit,
       procs,
       ...(spec.maxRuntimeSeconds !== undefined ? { maxRuntimeSeconds: spec.maxRuntimeSeconds } : {}),
       killGraceSeconds: this.#opts.timeoutGraceSeconds ?? 10,
+      ...(sandbox ? { sandbox: sandboxPlan(spec.command[0] as string, cwd) } : {}),
     };
     writeFileSync(files.wrapper, WRAPPER_SOURCE);
     writeFileSync(files.plan, JSON.stringify(plan));
@@ -276,6 +311,14 @@ function endedStatus(exit: WrapperExit, cancelled: boolean): AttemptStatus {
   if (exit.error === undefined && signal === undefined && code === 0)
     return { state: 'succeeded', exitCode: 0 };
   return { state: 'failed', ...fields, reason: how };
+}
+
+/** The sandbox launcher's failure words with their messages, for the wrapper. */
+function sandboxPlan(argv0: string, cwd: string): NonNullable<WrapperPlan['sandbox']> {
+  const failures = Object.fromEntries(
+    Object.entries(LAUNCH_FAILURES).map(([w, say]) => [w, say(argv0, cwd)]),
+  );
+  return { argv0, cwd, failures };
 }
 
 /** A TCP port free at this moment, for MASTER_PORT (the rank-0 process binds it soon after). */

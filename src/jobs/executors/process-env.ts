@@ -27,13 +27,14 @@ export function assertEnvName(name: string): void {
   }
 }
 
-/** Inherited variables, then spec.env, then req.env; every name checked. */
+/** `base`, then inherited variables, then spec.env, then req.env; every name checked. */
 export function buildProcessEnv(
   req: LaunchRequest,
   inherit: readonly string[] = DEFAULT_INHERITED_ENV,
   source: NodeJS.ProcessEnv = process.env,
+  base: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...base };
   for (const name of inherit) {
     const value = source[name];
     if (value !== undefined) env[name] = value;

@@ -91,10 +91,12 @@ export interface BatchScriptOptions {
   readonly taskEnvFile?: string;
   /** A shell word (already quoted): where the script records how it ended (see EXIT_STATUS_FILE). */
   readonly exitStatusFile: string;
+  /** Shell words (already quoted) put before the argv: the job sandbox's command (job-sandbox.ts). */
+  readonly sandboxPrefix?: string;
 }
 
 /**
- * The file in an attempt's workDir where the batch script records how it ended, as its last
+ * The file in an attempt's control dir where the batch script records how it ended, as its last
  * act: `code=N`, or `signal=N` when the command was killed by signal N. Slurm forgets a job
  * MinJobAge after it ends when there is no accounting database; this file still answers then.
  */
@@ -113,7 +115,9 @@ export function batchScript(spec: JobSpec, o: BatchScriptOptions): string {
   if (spec.command.length === 0 || spec.command[0] === '') {
     throw new FalajError('FALAJ_INVALID_ARGUMENT', 'the job has no command');
   }
-  const argv = shellQuoteArgv(spec.command);
+  const argv = o.sandboxPrefix
+    ? `${o.sandboxPrefix} ${shellQuoteArgv(spec.command)}`
+    : shellQuoteArgv(spec.command);
   const cwd = o.cwdShellWord ?? shellQuote(o.cwd);
   const lines = [
     '#!/bin/sh',
@@ -193,9 +197,17 @@ function distributedRun(procsPerNode: number, argv: string): string {
   return `srun --export=ALL --kill-on-bad-exit=1 sh -c ${shellQuote(rankScript)} falaj-rank ${argv}`;
 }
 
-/** `export NAME='value'` lines for an array task's own variables. */
-export function taskEnvFile(env: Readonly<Record<string, string>>): string {
-  return Object.entries(env)
-    .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
-    .join('');
+/**
+ * What an array task sources: `export NAME='value'` lines for its own variables, its directory
+ * (`falaj_task_dir`, not exported) and, when sandboxed, its sandbox command as the positional
+ * parameters (`set -- ...`), which the script puts before the argv as "$@".
+ */
+export function taskEnvFile(
+  env: Readonly<Record<string, string>>,
+  task?: { readonly dir: string; readonly sandboxPrefix?: readonly string[] },
+): string {
+  const lines = Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`);
+  if (task) lines.push(`falaj_task_dir=${shellQuote(task.dir)}\n`);
+  if (task?.sandboxPrefix) lines.push(`set -- ${shellQuoteArgv(task.sandboxPrefix)}\n`);
+  return lines.join('');
 }

@@ -2,13 +2,15 @@
 // forgotten the job (MinJobAge after its end, when there is no accounting database) and from a
 // new executor instance (a restarted server):
 //   <stateDir>/<externalId>.json   the index: the attempt's workDir and log, written by start()
-//   <workDir>/exit-status          how the batch script ended, its last act (slurm-batch.ts)
-//   <workDir>/cancel.json          Falaj asked for the cancel (written before any signal)
+//   <workDir>.falaj/exit-status    how the batch script ended, its last act (slurm-batch.ts)
+//   <workDir>.falaj/cancel.json    Falaj asked for the cancel (written before any signal)
+//   <workDir>.falaj/output.log     the job's output (and the batch script, task env of arrays)
+// Beside the attempt's directory, never in it: the job owns that one (local-attempt-files.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FalajError } from '../../core/errors.js';
 import type { AttemptStatus } from '../types.js';
-import { readCancel, writeJsonAtomic } from './local-attempt-files.js';
+import { controlDir, readCancel, writeJsonAtomic } from './local-attempt-files.js';
 import { EXIT_STATUS_FILE } from './slurm-batch.js';
 import { attemptStatusOf } from './slurm-state.js';
 
@@ -55,7 +57,7 @@ export function readAttemptRecord(stateDir: string, externalId: string): SlurmAt
 
 /** The `code=N` or `signal=N` line the batch script wrote; undefined when there is none (yet). */
 export function readBatchExit(workDir: string): BatchExit | undefined {
-  const text = readText(path.join(workDir, EXIT_STATUS_FILE));
+  const text = readText(path.join(controlDir(workDir), EXIT_STATUS_FILE));
   const m = /^(code|signal)=(\d+)$/m.exec(text ?? '');
   if (!m) return undefined;
   return m[1] === 'code' ? { code: Number(m[2]) } : { signal: Number(m[2]) };

@@ -11,11 +11,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
+import { chownTree } from '../sandbox/chown-tree.js';
+import {
+  SANDBOX_INHERITED_ENV,
+  type SandboxPolicy,
+  sandboxBaseEnv,
+  sandboxCommand,
+} from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
-import { writeJsonAtomic } from './local-attempt-files.js';
+import { attemptFiles, controlDir, writeJsonAtomic } from './local-attempt-files.js';
 import { buildProcessEnv, DEFAULT_INHERITED_ENV } from './process-env.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote, shellQuoteArgv } from './shell-quote.js';
 import { batchScript, EXIT_STATUS_FILE, sbatchArgs, taskEnvFile } from './slurm-batch.js';
 import { SlurmCli, type SlurmCommand } from './slurm-cli.js';
 import {
@@ -53,6 +60,11 @@ export interface SlurmExecutorOptions {
    * Slurm has forgotten the job. Must outlive the server process. Default: under os.tmpdir().
    */
   readonly stateDir?: string;
+  /**
+   * The sandbox each attempt runs in on its node (job-sandbox.ts; the nodes need bubblewrap and,
+   * where jobs run as root, the falaj-job user). Absent only with --unsafe-unsandboxed-jobs.
+   */
+  readonly sandbox?: SandboxPolicy;
 }
 
 export interface ArraySubmitOptions {
@@ -109,20 +121,23 @@ export class SlurmExecutor implements Executor {
   }
 
   async start(req: LaunchRequest): Promise<{ externalId: string }> {
-    prepareWorkDir(req.workDir);
-    const env = buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
+    this.#prepareWorkDir(req);
+    const env = this.#env(req);
     const cwd = req.spec.workdir ?? req.workDir;
-    const script = path.join(req.workDir, 'falaj-job.sh');
+    const control = controlDir(req.workDir);
+    const script = path.join(control, 'falaj-job.sh');
+    const prefix = this.#sandboxPrefix(req, cwd);
     writeFileSync(
       script,
       batchScript(req.spec, {
         title: `Falaj job ${req.jobId}, attempt ${req.attempt}`,
         cwd,
         // Absolute: the script changes directory before it records its end.
-        exitStatusFile: shellQuote(path.resolve(req.workDir, EXIT_STATUS_FILE)),
+        exitStatusFile: shellQuote(path.join(control, EXIT_STATUS_FILE)),
+        ...(prefix ? { sandboxPrefix: shellQuoteArgv(prefix) } : {}),
       }),
     );
-    const logPath = path.join(req.workDir, 'output.log');
+    const logPath = attemptFiles(req.workDir).log;
     const args = sbatchArgs(req.spec, {
       jobName: jobName(req),
       outputPath: logPath,
@@ -167,7 +182,7 @@ export class SlurmExecutor implements Executor {
         );
       }
     }
-    const envs = reqs.map((r) => buildProcessEnv(r, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV));
+    const envs = reqs.map((r) => this.#env(r));
     const common: Record<string, string> = {};
     for (const [k, v] of Object.entries(envs[0] ?? {})) if (envs.every((e) => e[k] === v)) common[k] = v;
 
@@ -177,13 +192,16 @@ export class SlurmExecutor implements Executor {
     );
     mkdirSync(dir, { recursive: true });
     reqs.forEach((r, i) => {
-      prepareWorkDir(r.workDir);
+      this.#prepareWorkDir(r);
       const own = Object.fromEntries(Object.entries(envs[i] ?? {}).filter(([k]) => !(k in common)));
-      const envFile = path.join(r.workDir, 'falaj-task.env');
-      writeFileSync(envFile, taskEnvFile(own), { mode: 0o600 });
+      const envFile = path.join(controlDir(r.workDir), 'falaj-task.env');
+      const prefix = this.#sandboxPrefix(r, first.spec.workdir ?? r.workDir);
+      const task = { dir: path.resolve(r.workDir), ...(prefix ? { sandboxPrefix: prefix } : {}) };
+      writeFileSync(envFile, taskEnvFile(own, task), { mode: 0o600 });
       chmodSync(envFile, 0o600);
+      // The task's link names its control dir: its env file, log and exit status (not the job's files).
       const link = path.join(dir, String(i));
-      if (!existsSync(link)) symlinkSync(path.resolve(r.workDir), link);
+      if (!existsSync(link)) symlinkSync(controlDir(r.workDir), link);
     });
     const script = path.join(dir, 'falaj-array.sh');
     const taskDir = `${shellQuote(dir)}/"$SLURM_ARRAY_TASK_ID"`;
@@ -192,11 +210,12 @@ export class SlurmExecutor implements Executor {
       batchScript(first.spec, {
         title: `Falaj array of ${reqs.length} attempts (${first.jobId}...)`,
         cwd: first.spec.workdir ?? dir,
-        // A task without a workdir of its own runs in its attempt's directory.
-        ...(first.spec.workdir ? {} : { cwdShellWord: taskDir }),
+        // A task without a workdir of its own runs in its attempt's directory (from its env file).
+        ...(first.spec.workdir ? {} : { cwdShellWord: '"$falaj_task_dir"' }),
         taskEnvFile: `${taskDir}/falaj-task.env`,
-        // Each task records its end in its own attempt's workDir (the link points there).
+        // Each task records its end in its own attempt's control dir (the link points there).
         exitStatusFile: `${taskDir}/${EXIT_STATUS_FILE}`,
+        ...(this.#opts.sandbox ? { sandboxPrefix: '"$@"' } : {}),
       }),
     );
     const args = sbatchArgs(first.spec, {
@@ -211,7 +230,7 @@ export class SlurmExecutor implements Executor {
     const tasks = reqs.map((req, i) => ({
       externalId: `${arrayId}_${i}`,
       req,
-      logPath: path.join(req.workDir, 'output.log'),
+      logPath: attemptFiles(req.workDir).log,
     }));
     await this.#record(tasks);
     return tasks.map(({ externalId }) => ({ externalId }));
@@ -232,7 +251,7 @@ export class SlurmExecutor implements Executor {
     // also once Slurm has forgotten it (a pending job that never ran leaves no exit status).
     const dir = this.#workDirOf(readAttemptRecord(this.#stateDir, externalId), job);
     if (dir && existsSync(dir) && !cancelRequested(dir)) {
-      writeJsonAtomic(path.join(dir, 'cancel.json'), {
+      writeJsonAtomic(attemptFiles(dir).cancel, {
         requestedAt: new Date().toISOString(),
         graceSeconds: opts.graceSeconds,
       });
@@ -279,6 +298,44 @@ export class SlurmExecutor implements Executor {
 
   async close(): Promise<void> {
     // Nothing held: every call asks Slurm afresh.
+  }
+
+  /** The job's environment: in the sandbox, only the allow-list of job-sandbox.ts. */
+  #env(req: LaunchRequest): Record<string, string> {
+    return this.#opts.sandbox
+      ? buildProcessEnv(
+          req,
+          this.#opts.inheritEnv ?? SANDBOX_INHERITED_ENV,
+          process.env,
+          sandboxBaseEnv(req.workDir),
+        )
+      : buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
+  }
+
+  /** The sandbox command put before the argv in the batch script; undefined when unsandboxed. */
+  #sandboxPrefix(req: LaunchRequest, cwd: string): string[] | undefined {
+    const sandbox = this.#opts.sandbox;
+    if (!sandbox) {
+      if (req.network === 'none')
+        throw new FalajError(
+          'FALAJ_CONFIG',
+          `queue '${req.spec.queue}' runs jobs without a network, which needs the job sandbox (this executor runs unsandboxed)`,
+        );
+      return undefined;
+    }
+    // The GPUs are Slurm's to pick (it sets CUDA_VISIBLE_DEVICES): every NVIDIA node is bound in,
+    // and the cgroup Slurm's gres plugin sets up (where configured) limits the job to its own.
+    const gpus = req.spec.resources.gpu > 0 ? Array.from({ length: 64 }, (_, i) => i) : [];
+    return sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network: req.network !== 'none' }, []);
+  }
+
+  /** The attempt's directory (the job's, chowned to the job user) and its control dir, without an earlier end. */
+  #prepareWorkDir(req: LaunchRequest): void {
+    mkdirSync(req.workDir, { recursive: true });
+    mkdirSync(controlDir(req.workDir), { recursive: true, mode: 0o700 });
+    rmSync(path.join(controlDir(req.workDir), EXIT_STATUS_FILE), { force: true });
+    const runAs = this.#opts.sandbox?.runAs;
+    if (runAs) chownTree(req.workDir, runAs.uid, runAs.gid);
   }
 
   #common() {
@@ -355,16 +412,10 @@ export class SlurmExecutor implements Executor {
     return match ? jobView(match) : undefined;
   }
 
-  /** The attempt's workDir: from the index, or for an attempt it lacks, beside Slurm's StdOut. */
+  /** The attempt's workDir: from the index, or for an attempt it lacks, from Slurm's StdOut in its control dir. */
   #workDirOf(record: SlurmAttemptRecord | undefined, job: SlurmJobView): string | undefined {
-    return record?.workDir ?? (job.stdOut ? path.dirname(job.stdOut) : undefined);
+    return record?.workDir ?? (job.stdOut ? path.dirname(job.stdOut).replace(/\.falaj$/, '') : undefined);
   }
-}
-
-/** The attempt's directory, without an end recorded by an earlier use of it. */
-function prepareWorkDir(workDir: string): void {
-  mkdirSync(workDir, { recursive: true });
-  rmSync(path.join(workDir, EXIT_STATUS_FILE), { force: true });
 }
 
 function ended(job: SlurmJobView): boolean {

@@ -60,6 +60,8 @@ export interface QueueConfig {
   readonly name: string;
   readonly queueingStrategy?: QueueingStrategy;
   readonly preemption?: PreemptionPolicy;
+  /** `none`: the queue's jobs run without any network (sandboxed executors). Default `host`. */
+  readonly network?: 'host' | 'none';
   readonly projects: readonly ProjectQuota[];
 }
 

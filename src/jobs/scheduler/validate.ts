@@ -72,6 +72,7 @@ export function validateConfig(config: SchedulerConfig): void {
     queueNames.add(queue.name);
     oneOf(queue.queueingStrategy, STRATEGIES, `${qf}.queueingStrategy`);
     checkPolicy(queue.preemption as PreemptionPolicy | undefined, `${qf}.preemption`);
+    oneOf(queue.network, ['host', 'none'], `${qf}.network`);
     if (!Array.isArray(queue.projects)) throw invalid(`${qf}.projects`, 'must be an array');
     const projects = new Set<string>();
     queue.projects.forEach((p, pi) => {

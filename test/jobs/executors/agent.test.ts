@@ -20,12 +20,15 @@ import {
 import type { AgentTransport } from '../../../src/jobs/agent/protocol.js';
 import { AgentExecutor } from '../../../src/jobs/executors/agent.js';
 import { LocalExecutor } from '../../../src/jobs/executors/local.js';
+import { resolveSandbox } from '../../../src/jobs/sandbox/sandbox-setup.js';
 import type { Executor, LaunchRequest } from '../../../src/jobs/types.js';
 import type { Services } from '../../../src/server/services.js';
 import { createTestContext, type TestContext } from '../../support/app.js';
 import { conformanceWorkRoot, executorConformance } from './conformance.js';
 
-const root = conformanceWorkRoot('falaj-agent-exec-');
+// The agent's own folder (what `falaj agent --work-dir` names): hidden from its jobs.
+const dataDir = conformanceWorkRoot('falaj-agent-exec-');
+const root = path.join(dataDir, 'attempts');
 
 function directTransport(svc: Services): AgentTransport {
   return {
@@ -57,7 +60,11 @@ const ready = () => {
     const ctx = await createTestContext('sqlite');
     const loop = new AgentLoop({
       transport: directTransport(ctx.svc),
-      executor: new LocalExecutor({ stateDir: path.join(root, 'agent-state'), timeoutGraceSeconds: 1 }),
+      executor: new LocalExecutor({
+        stateDir: path.join(dataDir, 'agent-state'),
+        timeoutGraceSeconds: 1,
+        sandbox: resolveSandbox({ hidden: [dataDir] }),
+      }),
       name: 'conformance-agent',
       capacity: { cpu: 4, memory: 8 * 1024 ** 3, gpus: {} },
       // Same machine: the attempt runs where the suite looks for its files.
@@ -102,6 +109,7 @@ executorConformance({
   name: 'agent',
   create: () => new AgentUnderTest(),
   workRoot: root,
+  dataDir,
   unknownExternalId: 'agent-0000000000000000.0000000000000000',
 });
 

@@ -2,7 +2,15 @@
 // one suite). Each executor's test file calls `executorConformance(target)`; a backend that
 // cannot run a case names it in `target.skip` with the reason, and the case shows as skipped
 // with that reason. Cases poll with generous deadlines and never assume how fast a backend is.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +38,7 @@ export const CONFORMANCE_CASES = [
   'distributed-one-node',
   'max-runtime',
   'new-instance',
+  'sandbox',
 ] as const;
 export type ConformanceCase = (typeof CONFORMANCE_CASES)[number];
 
@@ -37,8 +46,16 @@ export interface ConformanceTarget {
   readonly name: string;
   /** A new executor instance; called again to stand in for a restarted server. */
   create(): Executor;
-  /** A directory for the attempts' workDirs (on a filesystem the backend's nodes share). */
+  /**
+   * A directory for the attempts' workDirs (on a filesystem the backend's nodes share), inside
+   * `dataDir`.
+   */
   readonly workRoot: string;
+  /**
+   * What stands for the server's data directory: the executor's sandbox hides it from jobs
+   * (the `sandbox` case fills it with a keyring, a signing key, a database and checkpoints).
+   */
+  readonly dataDir: string;
   /** A well-formed externalId that names no attempt. */
   readonly unknownExternalId: string;
   /** Cases this backend cannot run, each with the reason (shown in the test name). */
@@ -143,6 +160,27 @@ export function executorConformance(target: ConformanceTarget): void {
       }
     };
 
+    // A job's own pids are those of its PID namespace; the test finds its processes from the
+    // outside by a marker in their command line (a sleep of a duration no other process has).
+    const sleepMarker = () => `${300 + (process.pid % 1000)}.${++counter}`;
+    const pidOf = async (marker: string): Promise<number> => {
+      const deadline = Date.now() + DEADLINE_MS;
+      for (;;) {
+        for (const name of readdirSync('/proc')) {
+          if (!/^\d+$/.test(name)) continue;
+          let cmd = '';
+          try {
+            cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+          } catch {
+            continue;
+          }
+          if (cmd === `sleep\0${marker}\0`) return Number(name);
+        }
+        if (Date.now() > deadline) throw new Error(`no process 'sleep ${marker}'`);
+        await sleep(50);
+      }
+    };
+
     const test = (name: ConformanceCase, fn: () => Promise<void>) => {
       const reason = target.skip?.[name];
       if (reason !== undefined) it.skip(`${name} — skipped: ${reason}`, fn);
@@ -179,10 +217,16 @@ export function executorConformance(target: ConformanceTarget): void {
     });
 
     test('workdir', async () => {
-      const dir = mkdtempSync(path.join(target.workRoot, 'wd-'));
-      const id = await start(request('wd', { command: ['pwd'], workdir: dir }));
+      // A folder of the attempt's own (as an unpacked code snapshot is), and a system folder.
+      const base = request('wd', { command: ['pwd'] });
+      const dir = path.join(base.workDir, 'sub dir');
+      mkdirSync(dir, { recursive: true });
+      const id = await start({ ...base, spec: { ...base.spec, workdir: dir } });
       expect(await ended(id)).toMatchObject({ state: 'succeeded' });
       expect((await readLog(id)).trim()).toBe(realpathSync(dir));
+      const sys = await start(request('wd-sys', { command: ['pwd'], workdir: '/usr/bin' }));
+      expect(await ended(sys)).toMatchObject({ state: 'succeeded' });
+      expect((await readLog(sys)).trim()).toBe('/usr/bin');
     });
 
     test('env', async () => {
@@ -285,17 +329,18 @@ export function executorConformance(target: ConformanceTarget): void {
     });
 
     test('cancel', async () => {
+      const marker = sleepMarker();
       const req = request('cancel', {
         command: [
           'sh',
           '-c',
-          'trap "echo got-term > term.txt; exit 0" TERM; sleep 300 & echo $! > child.pid; wait',
+          // The trap takes its time: the grace period is the job's, not cut short by the sandbox.
+          `trap "sleep 1; echo got-term > term.txt; exit 0" TERM; sleep ${marker} & wait`,
         ],
       });
       const id = await start(req);
       await running(id);
-      await waitForFile(path.join(req.workDir, 'child.pid'));
-      const child = Number(readFileSync(path.join(req.workDir, 'child.pid'), 'utf8'));
+      const child = await pidOf(marker);
       await main.cancel(id, { graceSeconds: 30 });
       expect((await ended(id)).state).toBe('cancelled');
       // SIGTERM came first (the trap ran), and the child in the group went too.
@@ -304,13 +349,13 @@ export function executorConformance(target: ConformanceTarget): void {
     });
 
     test('cancel-ignoring-sigterm', async () => {
+      const marker = sleepMarker();
       const req = request('stubborn', {
-        command: ['sh', '-c', 'trap "" TERM; sleep 300 & echo $! > child.pid; wait; wait; wait'],
+        command: ['sh', '-c', `trap "" TERM; sleep ${marker} & wait; wait; wait`],
       });
       const id = await start(req);
       await running(id);
-      await waitForFile(path.join(req.workDir, 'child.pid'));
-      const child = Number(readFileSync(path.join(req.workDir, 'child.pid'), 'utf8'));
+      const child = await pidOf(marker);
       const grace = 1;
       const t0 = Date.now();
       await main.cancel(id, { graceSeconds: grace });
@@ -395,8 +440,96 @@ export function executorConformance(target: ConformanceTarget): void {
       expect((await ended(id, second)).state).toBe('cancelled');
       expect((await main.status(id)).state).toBe('cancelled');
     });
+
+    test('sandbox', async () => {
+      // An editor's job attacks the platform: every try must fail, and its own things still work.
+      const d = target.dataDir;
+      const keys = path.join(d, 'keys');
+      mkdirSync(keys, { recursive: true });
+      mkdirSync(path.join(d, 'audit'), { recursive: true });
+      const keyring = '{"keys":[{"version":1,"key":"SANDBOX-CANARY-KEY"}]}';
+      writeFileSync(path.join(keys, 'keyring.json'), keyring);
+      writeFileSync(path.join(keys, 'audit-signing.key'), 'SANDBOX-CANARY-SIGNING');
+      writeFileSync(path.join(d, 'falaj.db'), 'SANDBOX-CANARY-DB');
+      writeFileSync(path.join(d, 'audit', 'checkpoint-1.json'), 'SANDBOX-CANARY-CHECKPOINT');
+      process.env.FALAJ_SANDBOX_CANARY = 'SANDBOX-CANARY-ENV';
+      try {
+        // Another attempt, still running, with a file of its own.
+        const otherReq = request('sandbox-other', {
+          command: ['sh', '-c', 'echo SANDBOX-CANARY-OTHER > mine.txt; sleep 60'],
+        });
+        const other = await start(otherReq);
+        await waitForFile(path.join(otherReq.workDir, 'mine.txt'));
+
+        const base = request('sandbox', {
+          command: ['sh', '-c', SANDBOX_PROBE],
+          env: { D: d, OTHER: otherReq.workDir, SPID: String(process.pid) },
+        });
+        // A code snapshot as the scheduler unpacks it, before the attempt starts.
+        mkdirSync(path.join(base.workDir, 'code'), { recursive: true });
+        writeFileSync(
+          path.join(base.workDir, 'code', 'run.sh'),
+          'echo code-ran > code-out.txt; cat code-out.txt\n',
+        );
+        const id = await start({ ...base, env: { ...base.env, MY_SECRET: 'secret-value' } });
+        expect(await ended(id)).toMatchObject({ state: 'succeeded' });
+        const log = await readLog(id);
+        const lines = Object.fromEntries(
+          log
+            .trim()
+            .split('\n')
+            .map((l) => l.split('=', 2) as [string, string]),
+        );
+        expect(lines).toEqual({
+          keyring: 'blocked',
+          signing: 'blocked',
+          db: 'blocked',
+          checkpoints: 'blocked',
+          'list-data': 'blocked',
+          other: 'blocked',
+          environ: 'blocked',
+          'write-keys': 'blocked',
+          'write-data': 'blocked',
+          'kill-server': 'blocked',
+          'server-env': 'unset',
+          own: 'ok',
+          code: 'code-ran',
+          secret: 'secret-value',
+          token: 'falaj_conformance_token',
+        });
+        expect(log).not.toMatch(/SANDBOX-CANARY/);
+        // Nothing was written, and the "server" (this process) is still here to check.
+        expect(readFileSync(path.join(keys, 'keyring.json'), 'utf8')).toBe(keyring);
+        expect(readdirSync(keys).sort()).toEqual(['audit-signing.key', 'keyring.json']);
+        expect(existsSync(path.join(d, 'evil'))).toBe(false);
+        await main.cancel(other, { graceSeconds: 1 });
+      } finally {
+        delete process.env.FALAJ_SANDBOX_CANARY;
+      }
+    });
   });
 }
+
+/**
+ * The sandbox case's job: each try prints `name=blocked` when it fails and `name=LEAK` when it
+ * works; then its own directory, code snapshot, secret and token are used.
+ */
+const SANDBOX_PROBE = `try() { n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n=LEAK"; else echo "$n=blocked"; fi; }
+try keyring cat "$D/keys/keyring.json"
+try signing cat "$D/keys/audit-signing.key"
+try db cat "$D/falaj.db"
+try checkpoints cat "$D/audit/checkpoint-1.json"
+try list-data ls "$D/keys"
+try other cat "$OTHER/mine.txt"
+try environ cat "/proc/$SPID/environ"
+try write-keys sh -c 'echo x > "$D/keys/evil"'
+try write-data sh -c 'echo x > "$D/evil"'
+try kill-server kill -0 "$SPID"
+echo "server-env=\${FALAJ_SANDBOX_CANARY:-unset}"
+echo own > own.txt && echo "own=$(cat own.txt | sed s/own/ok/)"
+echo "code=$(cd code && sh run.sh)"
+echo "secret=$MY_SECRET"
+echo "token=$FALAJ_TOKEN"`;
 
 /** A fresh directory for a target's workDirs. */
 export function conformanceWorkRoot(prefix: string, base = os.tmpdir()): string {

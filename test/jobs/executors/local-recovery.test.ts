@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../../src/jobs/executors/local.js';
-import { readRecord } from '../../../src/jobs/executors/local-attempt-files.js';
+import { attemptFiles, readRecord } from '../../../src/jobs/executors/local-attempt-files.js';
 import type { AttemptStatus } from '../../../src/jobs/types.js';
 import { conformanceWorkRoot } from './conformance.js';
 
@@ -109,7 +109,7 @@ describe('local executor: recovery after a server restart', () => {
       const recordFile = path.join(stateDir, `${externalId}.json`);
       const record = JSON.parse(readFileSync(recordFile, 'utf8'));
       writeFileSync(recordFile, JSON.stringify({ ...record, pid: other.pid }));
-      rmSync(path.join(workDir, 'exit.json'));
+      rmSync(attemptFiles(workDir).exit);
       expect((await fresh.status(externalId)).state).toBe('lost');
     } finally {
       other.kill('SIGKILL');

@@ -6,8 +6,10 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { attemptFiles, controlDir } from '../../../src/jobs/executors/local-attempt-files.js';
 import { SlurmExecutor } from '../../../src/jobs/executors/slurm.js';
 import { EXIT_STATUS_FILE } from '../../../src/jobs/executors/slurm-batch.js';
+import { resolveSandbox } from '../../../src/jobs/sandbox/sandbox-setup.js';
 import type { AttemptStatus, JobSpec, LaunchRequest } from '../../../src/jobs/types.js';
 import { SLURM_MISSING } from '../../support/slurm.js';
 import { conformanceWorkRoot, executorConformance } from './conformance.js';
@@ -20,12 +22,16 @@ if (missing) {
   });
 } else {
   // /tmp is shared by the only node (this machine); a real cluster needs a shared filesystem.
-  const root = conformanceWorkRoot('falaj-slurm-exec-');
+  const dataDir = conformanceWorkRoot('falaj-slurm-exec-');
+  const root = path.join(dataDir, 'jobs');
+  const sandbox = resolveSandbox({ hidden: [dataDir] });
   executorConformance({
     name: 'slurm',
     // Every instance shares the index, as a restarted server does (its data directory).
-    create: () => new SlurmExecutor({ cancelWaitSeconds: 60, stateDir: path.join(root, 'slurm-state') }),
+    create: () =>
+      new SlurmExecutor({ cancelWaitSeconds: 60, stateDir: path.join(root, 'slurm-state'), sandbox }),
     workRoot: root,
+    dataDir,
     unknownExternalId: '99999999',
     skip: {
       'cuda-visible-devices':
@@ -39,7 +45,12 @@ if (missing) {
 describe.skipIf(missing !== undefined)('slurm executor on the real cluster', () => {
   const root = missing ? '' : conformanceWorkRoot('falaj-slurm-extra-');
   const stateDir = path.join(root, 'slurm-state');
-  const executor = new SlurmExecutor({ stateDir, cancelWaitSeconds: 60 });
+  // Sandboxed as a server runs it: arrays too carry each task's sandbox.
+  const executor = new SlurmExecutor({
+    stateDir,
+    cancelWaitSeconds: 60,
+    sandbox: resolveSandbox({ hidden: [] }),
+  });
   const MiB = 1024 * 1024;
   const request = (
     name: string,
@@ -89,11 +100,9 @@ describe.skipIf(missing !== undefined)('slurm executor on the real cluster', () 
     expect(states.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'failed']);
     expect(states[2]).toMatchObject({ exitCode: 5 });
     for (const [i, r] of reqs.entries()) {
-      expect(readFileSync(path.join(r.workDir, 'output.log'), 'utf8')).toBe(
-        `run=trial-${i} shared=same for all\n`,
-      );
+      expect(readFileSync(attemptFiles(r.workDir).log, 'utf8')).toBe(`run=trial-${i} shared=same for all\n`);
       // The per-task variables sit in a file only its owner can read.
-      expect(statSync(path.join(r.workDir, 'falaj-task.env')).mode & 0o077).toBe(0);
+      expect(statSync(path.join(controlDir(r.workDir), 'falaj-task.env')).mode & 0o077).toBe(0);
     }
     const logs: string[] = [];
     for await (const c of executor.logs(ids[1]?.externalId ?? '')) logs.push(Buffer.from(c).toString());
@@ -159,7 +168,9 @@ describe.skipIf(missing !== undefined)('slurm executor on the real cluster', () 
       // The same answer Slurm gave, from the file the batch script left and the index.
       expect(await amnesiac.status(id), cases[i]?.jobId).toEqual(live[i]);
     }
-    expect(readFileSync(path.join(cases[2]?.workDir ?? '', EXIT_STATUS_FILE), 'utf8')).toBe('signal=9\n');
+    expect(readFileSync(path.join(controlDir(cases[2]?.workDir ?? ''), EXIT_STATUS_FILE), 'utf8')).toBe(
+      'signal=9\n',
+    );
     expect(await readLog(amnesiac, ids[0] ?? '')).toBe('out\nerr\ndone\n');
     expect(await readLog(amnesiac, ids[1] ?? '')).toBe('failing\n');
     // srun adds its own lines about the failed step after the ranks' output.

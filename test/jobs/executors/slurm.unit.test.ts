@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { attemptFiles, controlDir } from '../../../src/jobs/executors/local-attempt-files.js';
 import { SlurmExecutor } from '../../../src/jobs/executors/slurm.js';
 import { batchScript, EXIT_STATUS_FILE, sbatchArgs } from '../../../src/jobs/executors/slurm-batch.js';
 import {
@@ -270,12 +271,10 @@ describe('after Slurm forgets a job (MinJobAge, no accounting)', () => {
     };
     const executor = create();
     const { externalId } = await executor.start(req);
-    const ended = (content: string) => writeFileSync(path.join(req.workDir, EXIT_STATUS_FILE), content);
+    const ended = (content: string) =>
+      writeFileSync(path.join(controlDir(req.workDir), EXIT_STATUS_FILE), content);
     const cancelMark = () =>
-      writeFileSync(
-        path.join(req.workDir, 'cancel.json'),
-        JSON.stringify({ requestedAt: 'x', graceSeconds: 0 }),
-      );
+      writeFileSync(attemptFiles(req.workDir).cancel, JSON.stringify({ requestedAt: 'x', graceSeconds: 0 }));
     // A new instance, as after a server restart: only the state directory is shared.
     return { slurm, stateDir, req, externalId, executor: create(), ended, cancelMark };
   };
@@ -288,10 +287,10 @@ describe('after Slurm forgets a job (MinJobAge, no accounting)', () => {
       jobId: req.jobId,
       attempt: 1,
       workDir: req.workDir,
-      logPath: path.join(req.workDir, 'output.log'),
+      logPath: attemptFiles(req.workDir).log,
     });
-    expect(readFileSync(path.join(req.workDir, 'falaj-job.sh'), 'utf8')).toContain(
-      `falaj_status='${path.join(req.workDir, EXIT_STATUS_FILE)}'`,
+    expect(readFileSync(path.join(controlDir(req.workDir), 'falaj-job.sh'), 'utf8')).toContain(
+      `falaj_status='${path.join(controlDir(req.workDir), EXIT_STATUS_FILE)}'`,
     );
   });
 
@@ -351,7 +350,7 @@ describe('after Slurm forgets a job (MinJobAge, no accounting)', () => {
     await t.executor.cancel(t.externalId, { graceSeconds: 0 });
     expect(t.slurm.scancelled()).toBe('4242\n');
     // The mark went to the workDir from the index, not to where Slurm's StdOut said.
-    expect(existsSync(path.join(t.req.workDir, 'cancel.json'))).toBe(true);
+    expect(existsSync(attemptFiles(t.req.workDir).cancel)).toBe(true);
     expect(await t.executor.status(t.externalId)).toMatchObject({
       state: 'cancelled',
       reason: expect.stringMatching(/cancelled by Falaj; Slurm has since forgotten job 4242/),
@@ -387,7 +386,7 @@ describe('after Slurm forgets a job (MinJobAge, no accounting)', () => {
 
   it("reads the log from the index's path once Slurm has forgotten the job", async () => {
     const t = await setup();
-    writeFileSync(path.join(t.req.workDir, 'output.log'), 'line 1\nline 2\n');
+    writeFileSync(attemptFiles(t.req.workDir).log, 'line 1\nline 2\n');
     t.ended('code=0\n');
     const parts: string[] = [];
     for await (const c of t.executor.logs(t.externalId, { follow: true }))
@@ -414,8 +413,8 @@ describe('after Slurm forgets a job (MinJobAge, no accounting)', () => {
     );
     const ids = await new SlurmExecutor({ bin: slurm.bin, stateDir }).submitArray(reqs);
     expect(ids).toEqual([{ externalId: '77_0' }, { externalId: '77_1' }]);
-    writeFileSync(path.join(reqs[0]?.workDir ?? '', EXIT_STATUS_FILE), 'code=0\n');
-    writeFileSync(path.join(reqs[1]?.workDir ?? '', EXIT_STATUS_FILE), 'code=5\n');
+    writeFileSync(path.join(controlDir(reqs[0]?.workDir ?? ''), EXIT_STATUS_FILE), 'code=0\n');
+    writeFileSync(path.join(controlDir(reqs[1]?.workDir ?? ''), EXIT_STATUS_FILE), 'code=5\n');
     // What scontrol prints for a task of an array it knows no more (stdout, exit 1).
     slurm.answer({ stdout: 'Job 77_1 not found\n', code: 1 });
     const executor = new SlurmExecutor({ bin: slurm.bin, stateDir });
