@@ -1,20 +1,16 @@
 import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { auditAttempt, audited } from '../server/audited.js';
+import { type AuditFacts, auditAttempt, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
+import type { UsersTable } from '../store/schema.js';
 import { readRequireMfa } from './identity.js';
-import { checkThrottle, clearFailures, recordFailure } from './login-throttle.js';
+import { type Attempt, type Outcome, withAttempt } from './login-throttle.js';
 import { burnPasswordCheck, verifyPassword } from './passwords.js';
-import { checkSecondFactor } from './second-factor.js';
+import { checkSecondFactor, secondFactorRefusal } from './second-factor.js';
 import { newSecretToken, SESSION_TOKEN_PREFIX, sha256Hex } from './secrets.js';
 import { findUser, requireUser, setPassword, toView } from './users.js';
-
-const ErrorCodeFor = {
-  missing: 'FALAJ_TOTP_REQUIRED',
-  invalid: 'FALAJ_TOTP_INVALID',
-  replayed: 'FALAJ_TOTP_REPLAYED',
-} as const;
 
 export const UserSchema = Type.Object({
   id: Type.String(),
@@ -24,6 +20,96 @@ export const UserSchema = Type.Object({
   mfaEnabled: Type.Boolean(),
   createdAt: Type.String(),
 });
+
+/**
+ * Runs `check` as one attempt under the throttle of `key` (a username, or `mfa:<username>`)
+ * from the caller's address (login-throttle.ts); a refusal by the throttle is audited.
+ */
+export function throttledAttempt<T>(
+  svc: Services,
+  req: FastifyRequest,
+  facts: AuditFacts,
+  key: string,
+  check: (attempt: Attempt) => Promise<T>,
+): Promise<T> {
+  return withAttempt(
+    {
+      db: svc.store.db,
+      clock: svc.clock,
+      key,
+      source: req.ip,
+      onRefusal: (err) => auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status),
+    },
+    check,
+  );
+}
+
+/** Records a refused check (its outcome for the throttle and its audit event, together); returns the error to throw. */
+export async function refuseAttempt(
+  svc: Services,
+  req: FastifyRequest,
+  facts: AuditFacts,
+  attempt: Attempt,
+  outcome: Outcome,
+  err: FalajError,
+): Promise<FalajError> {
+  await svc.store.db.transaction().execute(async (tx) => {
+    await attempt.finish(tx, outcome);
+    await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
+  });
+  return err;
+}
+
+/**
+ * Checks the password of a signed-in user, under the same throttle as logging in: a session
+ * must not be an unthrottled password oracle. Throws FALAJ_INVALID_CREDENTIALS if it is wrong.
+ */
+export async function requirePassword(
+  svc: Services,
+  req: FastifyRequest,
+  facts: AuditFacts,
+  user: Pick<UsersTable, 'username' | 'password_hash'>,
+  password: string,
+): Promise<void> {
+  await throttledAttempt(svc, req, facts, user.username, async (attempt) => {
+    if (await verifyPassword(user.password_hash, password)) return attempt.finish(svc.store.db, 'success');
+    const err = new FalajError('FALAJ_INVALID_CREDENTIALS', 'password is wrong');
+    throw await refuseAttempt(svc, req, facts, attempt, 'failure', err);
+  });
+}
+
+type LoginCheck =
+  | { user: NonNullable<Awaited<ReturnType<typeof findUser>>> }
+  | { refused: FalajError; outcome: Outcome };
+
+/**
+ * The password, then the account state, then the second factor: nothing about the account is
+ * told before the password is right. An unknown username costs a hash all the same.
+ */
+async function checkLogin(
+  svc: Services,
+  body: { username: string; password: string; totp?: string | undefined; recoveryCode?: string | undefined },
+): Promise<LoginCheck> {
+  const user = await findUser(svc.store.db, body.username);
+  const wrong = {
+    refused: new FalajError('FALAJ_INVALID_CREDENTIALS', 'wrong username or password'),
+    outcome: 'failure',
+  } as const;
+  if (!user) {
+    await burnPasswordCheck(body.password);
+    return wrong;
+  }
+  if (!(await verifyPassword(user.password_hash, body.password))) return wrong;
+  if (user.disabled)
+    return { refused: new FalajError('FALAJ_ACCOUNT_DISABLED', 'account is disabled'), outcome: 'failure' };
+  if (!user.mfa_enabled) return { user };
+  const second = await svc.store.db
+    .transaction()
+    .execute((tx) => checkSecondFactor(tx, svc.clock, svc.keyring, user, body));
+  if (second === 'ok') return { user };
+  const { error, outcome } = secondFactorRefusal(second);
+  return { refused: error, outcome };
+}
 
 export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
   const { store, clock } = svc;
@@ -56,45 +142,19 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
       },
     },
     async (req) => {
-      const { username, password } = req.body;
-      const facts = { action: 'auth.login', objectType: 'user', objectId: username };
-      await checkThrottle(store.db, clock, username).catch(async (err: unknown) => {
-        if (err instanceof FalajError)
-          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status);
-        throw err;
+      const facts = { action: 'auth.login', objectType: 'user', objectId: req.body.username };
+      const u = await throttledAttempt(svc, req, facts, req.body.username, async (attempt) => {
+        const checked = await checkLogin(svc, req.body);
+        if ('refused' in checked)
+          throw await refuseAttempt(svc, req, facts, attempt, checked.outcome, checked.refused);
+        await attempt.finish(store.db, 'success');
+        return checked.user;
       });
-      const user = await findUser(store.db, username);
-      let failure: FalajError | undefined;
-      if (!user) {
-        await burnPasswordCheck(password);
-        failure = new FalajError('FALAJ_INVALID_CREDENTIALS', 'wrong username or password');
-      } else if (!(await verifyPassword(user.password_hash, password))) {
-        failure = new FalajError('FALAJ_INVALID_CREDENTIALS', 'wrong username or password');
-      } else if (user.disabled) {
-        failure = new FalajError('FALAJ_ACCOUNT_DISABLED', 'account is disabled');
-      }
-      if (!failure && user && user.mfa_enabled) {
-        const second = await store.db
-          .transaction()
-          .execute((tx) => checkSecondFactor(tx, clock, svc.keyring, user, req.body));
-        if (second !== 'ok') failure = new FalajError(ErrorCodeFor[second], `second factor: ${second}`);
-      }
-      if (failure) {
-        const err = failure;
-        // A missing code is not a guess, so it does not count towards the lockout.
-        await store.db.transaction().execute(async (tx) => {
-          if (err.code !== 'FALAJ_TOTP_REQUIRED') await recordFailure(tx, clock, username);
-          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
-        });
-        throw err;
-      }
-      const u = user!;
       const token = newSecretToken(SESSION_TOKEN_PREFIX);
       const now = clock.now();
       const expiresAt = now + svc.config.sessionTtlMs;
       const mfaEnrollmentRequired = !u.mfa_enabled && (await readRequireMfa(store.db));
       await audited(svc, req, async (tx) => {
-        await clearFailures(tx, username);
         const id = newId();
         await tx
           .insertInto('sessions')
@@ -188,21 +248,7 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
       const id = req.identity!;
       const facts = { action: 'user.password.change', objectType: 'user', objectId: id.username };
       const user = await requireUser(store.db, id.username);
-      // Guesses at the current password count towards the login throttle: a session must not
-      // be an unthrottled password oracle.
-      await checkThrottle(store.db, clock, user.username).catch(async (err: unknown) => {
-        if (err instanceof FalajError)
-          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status);
-        throw err;
-      });
-      if (!(await verifyPassword(user.password_hash, req.body.currentPassword))) {
-        const err = new FalajError('FALAJ_INVALID_CREDENTIALS', 'current password is wrong');
-        await store.db.transaction().execute(async (tx) => {
-          await recordFailure(tx, clock, user.username);
-          await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
-        });
-        throw err;
-      }
+      await requirePassword(svc, req, facts, user, req.body.currentPassword);
       await audited(svc, req, async (tx) => {
         await setPassword(tx, clock, user.id, req.body.newPassword, { keepSessionId: id.sessionId });
         return {

@@ -3,14 +3,19 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { type AuditFacts, auditAttempt, audited } from '../server/audited.js';
+import { type AuditFacts, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import type { Executor } from './audit-log.js';
-import { UserSchema } from './auth-routes.js';
+import { refuseAttempt, requirePassword, throttledAttempt, UserSchema } from './auth-routes.js';
 import { readRequireMfa } from './identity.js';
-import { checkThrottle, clearFailures, recordFailure } from './login-throttle.js';
-import { verifyPassword } from './passwords.js';
-import { checkSecondFactor, hashRecoveryCode, mfaContext } from './second-factor.js';
+import { clearFailures } from './login-throttle.js';
+import {
+  checkSecondFactor,
+  hashRecoveryCode,
+  mfaContext,
+  type SecondFactorResult,
+  secondFactorRefusal,
+} from './second-factor.js';
 import { matchTotp, newTotpSecret, otpauthUri } from './totp.js';
 import { requireUser, toView, USERNAME_PATTERN } from './users.js';
 
@@ -46,7 +51,8 @@ async function replaceRecoveryCodes(tx: Executor, userId: string): Promise<strin
  * Guesses at a second factor through these routes are throttled like logins, under a key of
  * their own: a stolen session must not be able to try a million TOTP codes to reach the
  * recovery codes, and a wrong code here must not lock the user out of logging in. Usernames
- * cannot contain ':', so the key never meets a real login's.
+ * cannot contain ':', so the key never meets a real login's. (The password these routes ask
+ * for is checked under the login key, like every password.)
  */
 const mfaThrottleKey = (username: string) => `mfa:${username}`;
 
@@ -62,29 +68,25 @@ const MfaSettingSchema = Type.Object({ required: Type.Boolean() });
 export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
   const { store, clock, keyring } = svc;
 
-  /** Refuses while the MFA throttle is on for this user (recording the refusal). */
-  async function guard(req: FastifyRequest, facts: AuditFacts): Promise<void> {
-    try {
-      await checkThrottle(store.db, clock, mfaThrottleKey(req.identity!.username));
-    } catch (err) {
-      if (err instanceof FalajError)
-        await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status);
-      throw err;
-    }
-  }
-
-  /** Records a refused attempt (and, for a wrong guess, a throttle failure); returns the error to throw. */
-  async function refusal(
+  /**
+   * One guess at a code, under the MFA throttle of the caller: `check` returns what it
+   * accepted, or why it refused (then thrown as the matching error, and counted if a guess).
+   */
+  async function throttledCode<T>(
     req: FastifyRequest,
     facts: AuditFacts,
-    err: FalajError,
-    guess: boolean,
-  ): Promise<FalajError> {
-    await store.db.transaction().execute(async (tx) => {
-      if (guess) await recordFailure(tx, clock, mfaThrottleKey(req.identity!.username));
-      await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
+    check: () => Promise<{ accepted: T } | { refused: Exclude<SecondFactorResult, 'ok'> }>,
+  ): Promise<T> {
+    const key = mfaThrottleKey(req.identity!.username);
+    return throttledAttempt(svc, req, facts, key, async (attempt) => {
+      const checked = await check();
+      if ('accepted' in checked) {
+        await attempt.finish(store.db, 'success');
+        return checked.accepted;
+      }
+      const { error, outcome } = secondFactorRefusal(checked.refused);
+      throw await refuseAttempt(svc, req, facts, attempt, outcome, error);
     });
-    return err;
   }
 
   /** Checks and consumes a TOTP or recovery code of a user with MFA enabled; throws if wrong. */
@@ -94,18 +96,12 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
     user: Parameters<typeof checkSecondFactor>[3],
     input: { totp?: string | undefined; recoveryCode?: string | undefined },
   ): Promise<void> {
-    const result = await store.db
-      .transaction()
-      .execute((tx) => checkSecondFactor(tx, clock, keyring, user, input));
-    if (result === 'ok') return;
-    const code = (
-      {
-        missing: 'FALAJ_TOTP_REQUIRED',
-        invalid: 'FALAJ_TOTP_INVALID',
-        replayed: 'FALAJ_TOTP_REPLAYED',
-      } as const
-    )[result];
-    throw await refusal(req, facts, new FalajError(code, `second factor: ${result}`), result !== 'missing');
+    await throttledCode(req, facts, async () => {
+      const result = await store.db
+        .transaction()
+        .execute((tx) => checkSecondFactor(tx, clock, keyring, user, input));
+      return result === 'ok' ? { accepted: undefined } : { refused: result };
+    });
   }
 
   app.post(
@@ -114,12 +110,20 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
       config: { permission: 'mfa-setup' },
       schema: {
         tags: ['mfa'],
-        summary: `Start TOTP enrolment: a new secret and its otpauth:// URI (${SecretsNote}); activate with a first code`,
+        summary: `Start TOTP enrolment (needs your password): a new secret and its otpauth:// URI (${SecretsNote}); activate with a first code`,
+        body: Type.Object(
+          { password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }) },
       },
     },
     async (req) => {
       const username = req.identity!.username;
+      const facts = { action: 'user.mfa.enroll', objectType: 'user', objectId: username };
+      // The password again: a session left open (or stolen) must not be enough to tie the
+      // account to someone else's authenticator.
+      await requirePassword(svc, req, facts, await requireUser(store.db, username), req.body.password);
       return audited(svc, req, async (tx) => {
         const user = await requireUser(tx, username);
         if (user.mfa_enabled)
@@ -141,7 +145,7 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
           .execute();
         return {
           result: { secret, otpauthUri: otpauthUri(user.username, secret) },
-          audit: { action: 'user.mfa.enroll', objectType: 'user', objectId: user.username },
+          audit: facts,
         };
       });
     },
@@ -167,11 +171,11 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
       if (user.mfa_enabled) throw new FalajError('FALAJ_MFA_STATE', 'MFA is already enabled');
       if (!user.mfa_secret)
         throw new FalajError('FALAJ_MFA_STATE', 'no enrolment in progress: run `falaj mfa enroll` first');
-      await guard(req, facts);
       const secret = keyring.unwrap(user.mfa_secret, mfaContext(user.id)).toString('utf8');
-      const step = matchTotp(secret, req.body.code, clock.now());
-      if (step === null)
-        throw await refusal(req, facts, new FalajError('FALAJ_TOTP_INVALID', 'wrong code'), true);
+      const step = await throttledCode(req, facts, async () => {
+        const matched = matchTotp(secret, req.body.code, clock.now());
+        return matched === null ? { refused: 'invalid' as const } : { accepted: matched };
+      });
       return audited(svc, req, async (tx) => {
         // Conditional on the state read above: a concurrent enrol or activation makes this a no-op.
         const res = await tx
@@ -184,7 +188,6 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
         if (Number(res.numUpdatedRows) !== 1)
           throw new FalajError('FALAJ_MFA_STATE', 'the enrolment changed meanwhile: enrol again');
         const recoveryCodes = await replaceRecoveryCodes(tx, user.id);
-        await clearFailures(tx, mfaThrottleKey(user.username));
         return {
           result: { recoveryCodes },
           audit: { ...facts, details: { recoveryCodes: recoveryCodes.length } },
@@ -215,14 +218,7 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
       const facts = { action: 'user.mfa.disable', objectType: 'user', objectId: req.identity!.username };
       const user = await requireUser(store.db, req.identity!.username);
       if (!user.mfa_enabled) throw NO_MFA();
-      await guard(req, facts);
-      if (!(await verifyPassword(user.password_hash, req.body.password)))
-        throw await refusal(
-          req,
-          facts,
-          new FalajError('FALAJ_INVALID_CREDENTIALS', 'password is wrong'),
-          true,
-        );
+      await requirePassword(svc, req, facts, user, req.body.password);
       await requireSecondFactor(req, facts, user, {
         totp: req.body.code,
         recoveryCode: req.body.recoveryCode,
@@ -234,7 +230,6 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
           .where('id', '=', user.id)
           .execute();
         await tx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
-        await clearFailures(tx, mfaThrottleKey(user.username));
         return { result: toView(await requireUser(tx, user.username)), audit: facts };
       });
     },
@@ -262,11 +257,9 @@ export async function mfaRoutes(app: FalajApp, svc: Services): Promise<void> {
       };
       const user = await requireUser(store.db, req.identity!.username);
       if (!user.mfa_enabled) throw NO_MFA();
-      await guard(req, facts);
       await requireSecondFactor(req, facts, user, { totp: req.body.code });
       return audited(svc, req, async (tx) => {
         const recoveryCodes = await replaceRecoveryCodes(tx, user.id);
-        await clearFailures(tx, mfaThrottleKey(user.username));
         return {
           result: { recoveryCodes },
           audit: { ...facts, details: { recoveryCodes: recoveryCodes.length } },

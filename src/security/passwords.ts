@@ -10,7 +10,23 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_OPTIONS);
 }
 
+// Told of every password check (see observePasswordChecks); unset outside tests.
+let checkObserver: (() => void) | undefined;
+
+/**
+ * For tests: `observer` is called at each password hash check, real or burned for an unknown
+ * username, so that a test can count how many guesses reached the hash. Returns a function that
+ * removes it. In production nothing is set and a check costs one comparison more.
+ */
+export function observePasswordChecks(observer: () => void): () => void {
+  checkObserver = observer;
+  return () => {
+    if (checkObserver === observer) checkObserver = undefined;
+  };
+}
+
 export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
+  checkObserver?.();
   try {
     return await verify(encoded, password);
   } catch {

@@ -1,10 +1,32 @@
 import type { Clock } from '../core/clock.js';
+import { FalajError } from '../core/errors.js';
 import type { Executor } from './audit-log.js';
 import type { Keyring } from './keyring.js';
+import type { Outcome } from './login-throttle.js';
 import { sha256Hex } from './secrets.js';
 import { matchTotp } from './totp.js';
 
 export type SecondFactorResult = 'ok' | 'missing' | 'invalid' | 'replayed';
+
+/**
+ * The error for a refused second factor, and what it means to the throttle. Only a wrong code
+ * is a guess. A missing code is not, and neither is a replay: a replay means the password was
+ * right and the code was a right one used twice (two tabs, a retried request, parallel
+ * logins), so it must not count towards locking the account.
+ */
+const REFUSALS = {
+  missing: ['FALAJ_TOTP_REQUIRED', 'neutral'],
+  invalid: ['FALAJ_TOTP_INVALID', 'failure'],
+  replayed: ['FALAJ_TOTP_REPLAYED', 'neutral'],
+} as const;
+
+export function secondFactorRefusal(result: Exclude<SecondFactorResult, 'ok'>): {
+  error: FalajError;
+  outcome: Outcome;
+} {
+  const [code, outcome] = REFUSALS[result];
+  return { error: new FalajError(code, `second factor: ${result}`), outcome };
+}
 
 export const mfaContext = (userId: string) => `falaj-totp|${userId}`;
 

@@ -25,11 +25,19 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** Failed guesses, per (key, source): see src/security/login-throttle.ts. */
 export interface LoginAttemptsTable {
+  /** The throttle key: a lower-cased username, or `mfa:<username>` for second-factor codes. */
   username: string;
+  /** The client address, or '*' for the row that counts every address of the key. */
+  source: string;
   failures: number;
-  last_failure_at: number;
+  last_failure_at: number | null;
+  /** Only on (key, address) rows; stays set after the lock ends (probation: one failure relocks). */
   locked_until: number | null;
+  /** Only on '*' rows: the token of the check in flight for this key, and when it may be taken over. */
+  reserved_by: string | null;
+  reserved_until: number | null;
 }
 
 export interface SessionsTable {

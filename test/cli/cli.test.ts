@@ -79,6 +79,17 @@ describe('falaj CLI against a real server', () => {
     expect(denied.stderr).toContain('FALAJ_FORBIDDEN');
   });
 
+  it('mfa enroll asks for the password again (on stdin when piped)', () => {
+    const asAlice = { env: { FALAJ_CONFIG: path.join(sb.dataDir, 'alice.json') } };
+    expect(falaj(['login', '-u', 'alice'], { input: 'alice-password-123\n', ...asAlice }).code).toBe(0);
+    const wrong = falaj(['mfa', 'enroll', '--json'], { input: 'not-her-password\n', ...asAlice });
+    expect(wrong.code).toBe(1);
+    expect(json(wrong)).toMatchObject({ error: { code: 'FALAJ_INVALID_CREDENTIALS' } });
+    const r = falaj(['mfa', 'enroll', '--json'], { input: 'alice-password-123\n', ...asAlice });
+    expect(r.code, r.stderr).toBe(0);
+    expect(String(json(r).otpauthUri)).toMatch(/^otpauth:\/\/totp\/Falaj:alice\?/);
+  });
+
   it('whoami, then logout forgets the token', () => {
     expect(json(falaj(['whoami', '--json']))).toMatchObject({
       user: { username: 'admin', owner: true },

@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';
-import { createProject, enableMfa, setMember, snapshot } from './helpers.js';
+import { createProject, enableMfa, passwordOf, setMember, snapshot } from './helpers.js';
 
 type Case = {
   name: string;
@@ -78,6 +78,28 @@ const CASES: [Case, number, string][] = [
     'FALAJ_VALIDATION',
   ],
   // MFA
+  [
+    {
+      name: 'enrol: no password',
+      method: 'POST',
+      url: '/api/v1/auth/mfa/enroll',
+      payload: '{}',
+      as: 'alice',
+    },
+    400,
+    'FALAJ_VALIDATION',
+  ],
+  [
+    {
+      name: 'enrol: password as a number',
+      method: 'POST',
+      url: '/api/v1/auth/mfa/enroll',
+      payload: json({ password: 12 }),
+      as: 'alice',
+    },
+    400,
+    'FALAJ_VALIDATION',
+  ],
   [
     {
       name: 'activate: code as a number',
@@ -379,7 +401,7 @@ describe.each(DIALECTS)('bad input to the identity routes on %s', (dialect) => {
     await setMember(t, 'fraud', 'alice', 'maintainer');
     // Some state for a bad request to damage: alice has MFA on and a token.
     t.clock.advance(10_000);
-    await enableMfa(t, alice);
+    await enableMfa(t, alice, passwordOf('alice'));
     const tok = await t.request('POST', '/api/v1/projects/fraud/tokens', {
       token: alice,
       body: { name: 'ci', role: 'viewer' },

@@ -29,12 +29,13 @@ export async function setMember(
   expect(res.statusCode, res.body).toBe(200);
 }
 
-/** Enrols and activates MFA for the session's user at the current clock; returns the secret and codes. */
+/** Enrols (with the user's password) and activates MFA at the current clock; returns the secret and codes. */
 export async function enableMfa(
   t: TestContext,
   session: string,
+  password: string,
 ): Promise<{ secret: string; recoveryCodes: string[] }> {
-  const enrol = await t.request('POST', '/api/v1/auth/mfa/enroll', { token: session });
+  const enrol = await t.request('POST', '/api/v1/auth/mfa/enroll', { token: session, body: { password } });
   expect(enrol.statusCode, enrol.body).toBe(200);
   const { secret } = enrol.json() as { secret: string };
   const act = await t.request('POST', '/api/v1/auth/mfa/activate', {

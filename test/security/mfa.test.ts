@@ -27,8 +27,35 @@ describe.each(DIALECTS)('TOTP MFA on %s', (dialect) => {
   const user = () =>
     t.svc.store.db.selectFrom('users').selectAll().where('username', '=', 'alice').executeTakeFirstOrThrow();
 
+  const enrol = (body?: Record<string, string>) =>
+    t.request('POST', '/api/v1/auth/mfa/enroll', { token: alice, body });
+
+  it('enrolment needs the password again; a wrong one is a counted guess and enrols nothing', async () => {
+    expect(errorCode(await enrol(), 400)).toBe('FALAJ_VALIDATION');
+    expect(errorCode(await enrol({ password: 'not-her-password' }), 401)).toBe('FALAJ_INVALID_CREDENTIALS');
+    expect((await user()).mfa_secret).toBeNull();
+    // Counted under the login throttle, like every password guess.
+    const counted = await t.svc.store.db
+      .selectFrom('login_attempts')
+      .select(['source', 'failures'])
+      .where('username', '=', 'alice')
+      .orderBy('source')
+      .execute();
+    expect(counted).toEqual([
+      { source: '*', failures: 1 },
+      { source: '127.0.0.1', failures: 1 },
+    ]);
+    const rows = await t.svc.store.db
+      .selectFrom('audit_events')
+      .select(['action', 'status', 'details'])
+      .where('action', '=', 'user.mfa.enroll')
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.status).toBe(401);
+  });
+
   it('enrolment gives a secret and an otpauth URI; the secret is stored sealed, MFA still off', async () => {
-    const res = await t.request('POST', '/api/v1/auth/mfa/enroll', { token: alice });
+    const res = await enrol({ password: passwordOf('alice') });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { secret: string; otpauthUri: string };
     expect(body.secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -73,9 +100,7 @@ describe.each(DIALECTS)('TOTP MFA on %s', (dialect) => {
     expect(stored.map((r) => r.code_hash).sort()).toEqual(recoveryCodes.map(hashRecoveryCode).sort());
     expect(JSON.stringify(stored)).not.toContain(recoveryCodes[0]!);
 
-    expect(errorCode(await t.request('POST', '/api/v1/auth/mfa/enroll', { token: alice }), 409)).toBe(
-      'FALAJ_MFA_STATE',
-    );
+    expect(errorCode(await enrol({ password: passwordOf('alice') }), 409)).toBe('FALAJ_MFA_STATE');
     expect(
       errorCode(await t.request('POST', '/api/v1/auth/mfa/activate', { token: alice, body: { code } }), 409),
     ).toBe('FALAJ_MFA_STATE');
@@ -210,7 +235,7 @@ describe.each(DIALECTS)('TOTP MFA on %s', (dialect) => {
 
   it('the owner resets a lost device: MFA off, recovery codes gone, the sessions ended', async () => {
     const bob = await t.userWithSession('bob');
-    const { secret: bobSecret } = await enableMfa(t, bob);
+    const { secret: bobSecret } = await enableMfa(t, bob, passwordOf('bob'));
     shown.push(bobSecret);
     expect(errorCode(await t.request('DELETE', '/api/v1/users/bob/mfa', { token: bob }), 403)).toBe(
       'FALAJ_FORBIDDEN',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../support/app.js';
+import { ADMIN_PASSWORD, createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';
 import { enableMfa, errorCode, passwordOf } from './helpers.js';
 
@@ -33,7 +33,7 @@ describe.each(DIALECTS)('require MFA for everyone on %s', (dialect) => {
 
   it('once required, an un-enrolled user can only enrol; after activation everything works again', async () => {
     t.clock.advance(10_000);
-    await enableMfa(t, t.adminToken);
+    await enableMfa(t, t.adminToken, ADMIN_PASSWORD);
     const on = await setRequired(true);
     expect(on.statusCode).toBe(200);
     expect(on.json()).toEqual({ required: true });
@@ -60,7 +60,7 @@ describe.each(DIALECTS)('require MFA for everyone on %s', (dialect) => {
       'FALAJ_MFA_REQUIRED',
     );
 
-    await enableMfa(t, fresh);
+    await enableMfa(t, fresh, passwordOf('carol'));
     expect((await t.request('GET', '/api/v1/projects', { token: fresh })).statusCode).toBe(200);
     expect((await t.request('GET', '/api/v1/projects', { token: carol })).statusCode).toBe(200);
     expect((await t.request('GET', '/api/v1/auth/me', { token: fresh })).json().mfaEnrollmentRequired).toBe(

@@ -53,11 +53,14 @@ export function registerMfaCommands(program: Command): void {
     mfa
       .command('enroll')
       .description(
-        'Start enrolment: prints the otpauth:// URI and secret for your authenticator app; on a terminal, asks for the first code and activates',
+        'Start enrolment (password prompted, or piped on stdin): prints the otpauth:// URI and secret for your authenticator app; on a terminal, asks for the first code and activates',
       ),
   ).action(
     action(async (client, opts) => {
-      const res = await client.post<{ secret: string; otpauthUri: string }>('/api/v1/auth/mfa/enroll');
+      const password = (await promptSecret('Password: ')).trim();
+      const res = await client.post<{ secret: string; otpauthUri: string }>('/api/v1/auth/mfa/enroll', {
+        password,
+      });
       if (opts.json) {
         printResult(res, opts);
         return;

@@ -11,6 +11,7 @@ import * as m0008 from './0008-secrets.js';
 import * as m0009 from './0009-agents.js';
 import * as m0010 from './0010-job-preemption.js';
 import * as m0011 from './0011-agent-tokens-and-logs.js';
+import * as m0012 from './0012-login-attempts-by-source.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0009-agents': m0009,
   '0010-job-preemption': m0010,
   '0011-agent-tokens-and-logs': m0011,
+  '0012-login-attempts-by-source': m0012,
 };
 
 /** The migrations in the order they apply. */
