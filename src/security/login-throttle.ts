@@ -253,12 +253,13 @@ async function takeReservation(
 
 /** Ends a reservation if it is still this one; a '*' row left with nothing to count goes. */
 async function endReservation(db: Executor, key: string, token: string): Promise<void> {
-  const mine = db
+  await db
     .deleteFrom('login_attempts')
     .where('username', '=', key)
     .where('source', '=', ANY_SOURCE)
-    .where('reserved_by', '=', token);
-  await mine.where('failures', '=', 0).execute();
+    .where('reserved_by', '=', token)
+    .where('failures', '=', 0)
+    .execute();
   await db
     .updateTable('login_attempts')
     .set({ reserved_by: null, reserved_until: null })
@@ -268,6 +269,7 @@ async function endReservation(db: Executor, key: string, token: string): Promise
     .execute();
 }
 
+/** Counts the outcome of a check and ends its reservation. */
 async function record(
   db: Executor,
   clock: Clock,
