@@ -58,6 +58,8 @@ export interface FalajConfig {
   unsafeUnsandboxedJobs: boolean;
   /** Folders jobs may read (--job-paths, FALAJ_JOB_PATHS, ':'-separated), besides the system ones. */
   jobPaths: string[];
+  /** Folders jobs may read and write (--job-shared-paths, FALAJ_JOB_SHARED_PATHS): shared checkpoints, scratch. */
+  jobSharedPaths: string[];
 }
 
 export interface ConfigFlags {
@@ -80,6 +82,8 @@ export interface ConfigFlags {
   unsafeUnsandboxedJobs?: boolean | undefined;
   /** ':'-separated folders, as FALAJ_JOB_PATHS. */
   jobPaths?: string | undefined;
+  /** ':'-separated folders, as FALAJ_JOB_SHARED_PATHS. */
+  jobSharedPaths?: string | undefined;
 }
 
 export const DEFAULT_PORT = 7460;
@@ -115,7 +119,12 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     slurmPartition: flags.slurmPartition ?? (env.FALAJ_SLURM_PARTITION || undefined),
     nvidiaSmi: env.FALAJ_NVIDIA_SMI || undefined,
     unsafeUnsandboxedJobs: flags.unsafeUnsandboxedJobs ?? env.FALAJ_UNSAFE_UNSANDBOXED_JOBS === '1',
-    jobPaths: parseJobPaths(flags.jobPaths ?? env.FALAJ_JOB_PATHS, dataDir),
+    jobPaths: parseJobPaths('--job-paths', flags.jobPaths ?? env.FALAJ_JOB_PATHS, dataDir),
+    jobSharedPaths: parseJobPaths(
+      '--job-shared-paths',
+      flags.jobSharedPaths ?? env.FALAJ_JOB_SHARED_PATHS,
+      dataDir,
+    ),
   };
   checkTransportSecurity(config);
   return config;
@@ -178,17 +187,20 @@ export function readGpuTypes(file: string): Record<string, GpuPlacementRule> {
   return doc as Record<string, GpuPlacementRule>;
 }
 
-/** Absolute folders jobs may read; none of them inside the data directory (keys, database). */
-function parseJobPaths(v: string | undefined, dataDir: string): string[] {
+/** Absolute folders shown to jobs; none of them is, holds, or is inside the data directory (keys, database). */
+export function parseJobPaths(flag: string, v: string | undefined, dataDir: string): string[] {
   const paths = (v ?? '').split(':').filter((p) => p !== '');
+  const inside = (child: string, parent: string) => {
+    const rel = path.relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
   for (const p of paths) {
     if (!path.isAbsolute(p))
-      throw new FalajError('FALAJ_CONFIG', `--job-paths takes absolute folders, got '${p}'`);
-    const rel = path.relative(dataDir, path.resolve(p));
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+      throw new FalajError('FALAJ_CONFIG', `${flag} takes absolute folders, got '${p}'`);
+    if (inside(path.resolve(p), dataDir) || inside(dataDir, path.resolve(p)))
       throw new FalajError(
         'FALAJ_CONFIG',
-        `--job-paths must not show jobs the data directory or anything in it ('${p}' is in ${dataDir})`,
+        `${flag} must not show jobs the data directory ${dataDir} (keys, database): '${p}' overlaps it`,
       );
   }
   return paths.map((p) => path.resolve(p));

@@ -13,7 +13,7 @@ import { parseJobSpec } from './job-spec.js';
 import { type JobRow, JobStore, placementsOf, specOf } from './job-store.js';
 import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
 import { serverExecutor } from './server-executor.js';
-import type { JobState } from './types.js';
+import type { JobSpec, JobState } from './types.js';
 
 const schedulers = new WeakMap<Services, JobScheduler>();
 const urls = new WeakMap<Services, string>();
@@ -57,6 +57,26 @@ function view(j: JobRow) {
     // Secret references are names, never values; shown so a user sees what the job will get.
     spec,
   };
+}
+
+/**
+ * A job never runs in the server's data directory (keys, database, other attempts): its sandbox
+ * would not show it anyway, and without the sandbox it must not be the way in. Said at submit.
+ */
+function assertOutsideDataDir(spec: JobSpec, dataDir: string): void {
+  for (const [field, dir] of [
+    ['workdir', spec.workdir],
+    ['code', spec.code && 'path' in spec.code ? spec.code.path : undefined],
+  ] as const) {
+    if (dir === undefined || !path.isAbsolute(dir)) continue;
+    const rel = path.relative(dataDir, path.resolve(dir));
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+      throw new FalajError(
+        'FALAJ_INVALID_ARGUMENT',
+        `job spec: ${field} '${dir}' is in the server's data directory, which jobs never see`,
+        { field },
+      );
+  }
 }
 
 /** Jobs and queues: submit, list, show, cancel, logs; queue quotas (owner). */
@@ -130,6 +150,7 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
             },
           );
       }
+      assertOutsideDataDir(spec, svc.config.dataDir);
       await assertQueueExists(svc.store.db, spec.queue);
       const experiment = req.body.experiment ?? 'jobs';
       const job = await audited(

@@ -52,7 +52,13 @@ export function serverExecutor(svc: Services, workRoot: string): Executor {
 function serverSandbox(svc: Services): { sandbox?: SandboxPolicy } {
   const { config } = svc;
   if (config.unsafeUnsandboxedJobs) return {};
-  return { sandbox: resolveSandbox({ hidden: [config.dataDir], jobPaths: config.jobPaths }) };
+  return {
+    sandbox: resolveSandbox({
+      hidden: [config.dataDir],
+      jobPaths: config.jobPaths,
+      sharedPaths: config.jobSharedPaths,
+    }),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
 import { fakeNvidiaSmi } from '../support/fake-nvidia-smi.js';
+import { hostPidOf } from '../support/host-pid.js';
 import { CLI, loginAdmin } from '../support/server-process.js';
 
 let cli: CliSession;
@@ -49,6 +50,9 @@ async function startAgent(
       '2',
       '--memory',
       '2Gi',
+      // Files the test and the jobs share (scripts, gates, a checkpoint both agents see).
+      '--job-shared-paths',
+      cli.scratch,
     ],
     { env: { ...process.env, FALAJ_TOKEN: '', FALAJ_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -123,7 +127,7 @@ describe('falaj agent', () => {
       expect.objectContaining({ id: agent.id, name: 'agent-one', state: 'live' }),
     );
     expect(ok(['agents', 'list'])).toMatch(/agent-one\s+live\s+2\s+2\.0Gi/);
-    const script = path.join(cli.sb.dataDir, 'job.mjs');
+    const script = path.join(cli.scratch, 'job.mjs');
     writeFileSync(
       script,
       `import { spawnSync } from 'node:child_process';
@@ -175,7 +179,7 @@ process.exit(r.status ?? 1);`,
 
     // `jobs logs -f` follows a job on an agent live: the job waits for a file that the test
     // writes only once the follower has shown its first line.
-    const gate = path.join(cli.sb.dataDir, 'live-gate');
+    const gate = path.join(cli.scratch, 'live-gate');
     const live = ok([
       'jobs',
       'submit',
@@ -237,14 +241,12 @@ process.exit(r.status ?? 1);`,
 
   it('retries the job of an agent killed with -9 on another agent, from its checkpoint', async () => {
     const first = await startAgent('agent-doomed');
-    const checkpoint = path.join(cli.sb.dataDir, 'shared-checkpoint.txt');
-    const pidFile = path.join(cli.sb.dataDir, 'job.pid');
+    const checkpoint = path.join(cli.scratch, 'shared-checkpoint.txt');
     const spec = path.join(cli.sb.dataDir, 'resumable.yaml');
     // 25 steps of 300 ms; each step is checkpointed to a directory both agents share.
     const job = `const fs=require('fs');const ck=${JSON.stringify(checkpoint)};
 let step=fs.existsSync(ck)?Number(fs.readFileSync(ck,'utf8')):0;
 console.log('attempt '+process.env.FALAJ_ATTEMPT+' starts at step '+step);
-fs.writeFileSync(${JSON.stringify(pidFile)},String(process.pid));
 const t=setInterval(()=>{step++;fs.writeFileSync(ck,String(step));if(step>=25){clearInterval(t);console.log('done at step '+step);}},300);`;
     writeFileSync(
       spec,
@@ -256,7 +258,8 @@ const t=setInterval(()=>{step++;fs.writeFileSync(ck,String(step));if(step>=25){c
       existsSync(checkpoint) && Number(readFileSync(checkpoint, 'utf8')) >= 3 ? true : undefined,
     );
     // The machine dies: the agent and the job's whole process group, without a word.
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // Found by its command line: inside its sandbox the job has pids of its own namespace.
+    const pid = await hostPidOf((argv) => argv[0] === process.execPath && argv[2] === job);
     const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
     // The agent is gone before its job dies: otherwise it could still see the job end and
     // report it failed, which is not what a dead machine does.

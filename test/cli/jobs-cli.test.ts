@@ -1,6 +1,7 @@
 // `falaj jobs` and `falaj queues` against a real server whose scheduler loop runs the jobs on
 // this machine (the local executor), as a new user would try them.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
@@ -22,7 +23,9 @@ describe('falaj jobs', () => {
     // Another run of the project: the job's token (scoped to its own run) may not write to it.
     ok(['experiments', 'create', 'other']);
     const other = ok(['runs', 'create', 'other']).trim();
-    const script = path.join(cli.sb.dataDir, 'job.mjs');
+    // The script travels as the job's code snapshot: its sandbox shows it nothing of this machine's files.
+    const code = mkdtempSync(path.join(os.tmpdir(), 'falaj-job-code-'));
+    const script = path.join(code, 'job.mjs');
     writeFileSync(
       script,
       `import { spawnSync } from 'node:child_process';
@@ -33,7 +36,7 @@ const o = log(${JSON.stringify(other)});
 console.log('other', o.status, o.stderr.trim());
 process.exit(r.status ?? 1);`,
     );
-    const job = ok(['jobs', 'submit', '--', process.execPath, script]).trim();
+    const job = ok(['jobs', 'submit', '--code', code, '--', process.execPath, 'job.mjs']).trim();
     const done = await until(job, ['succeeded', 'failed']);
     expect(done.state, ok(['jobs', 'logs', job])).toBe('succeeded');
     const logs = ok(['jobs', 'logs', job]);

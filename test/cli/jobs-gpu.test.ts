@@ -32,7 +32,7 @@ afterAll(() => cli?.dispose());
 
 describe('GPU jobs on the local executor', () => {
   it('gives each job its own GPU and queues the one that does not fit', async () => {
-    const marker = path.join(cli.sb.dataDir, 'go');
+    const marker = path.join(cli.scratch, 'go');
     const script = `console.log('gpus=' + process.env.CUDA_VISIBLE_DEVICES); const fs = require('fs'); setInterval(() => { if (fs.existsSync(${JSON.stringify(marker)})) process.exit(0); }, 100)`;
     const ids = [0, 1, 2].map(() =>
       falaj([

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, startCliSession } from '../support/cli-session.js';
+import { hostPidOf } from '../support/host-pid.js';
 
 let cli: CliSession;
 const falaj = (args: string[]) => cli.ok(args);
@@ -17,7 +18,8 @@ afterAll(() => cli?.dispose());
 
 describe('a server restart while local jobs run', () => {
   it('finds the surviving job again and records how each ended', async () => {
-    const marker = path.join(cli.sb.dataDir, 'release');
+    const marker = path.join(cli.scratch, 'release');
+    const doomedMark = `doomed-${process.pid}`;
     // Ends once the test creates the marker file, so it surely outlives the server.
     const survivor = falaj([
       'jobs',
@@ -33,16 +35,13 @@ describe('a server restart while local jobs run', () => {
       '--',
       process.execPath,
       '-e',
-      'console.log(process.pid);setInterval(()=>{},1000)',
+      'setInterval(()=>{},1000)',
+      doomedMark,
     ]).trim();
     await until(survivor, ['running']);
     await until(doomed, ['running']);
-    let pid = 0;
-    for (let i = 0; i < 200 && !pid; i++) {
-      pid = Number.parseInt(falaj(['jobs', 'logs', doomed]).trim(), 10) || 0;
-      if (!pid) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(pid).toBeGreaterThan(0);
+    // Found by its command line: inside its sandbox the job's own pid means nothing out here.
+    const pid = await hostPidOf((argv) => argv.at(-1) === doomedMark);
 
     await cli.killServer();
     // While no server runs: the doomed job's process dies (as on a machine reboot).

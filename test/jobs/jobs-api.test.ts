@@ -34,13 +34,26 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
   }
 
   it('runs in code.path when no workdir is given', async () => {
-    const dir = x.t.svc.config.dataDir;
+    // A folder the job's sandbox shows (read-only system folders, or --job-paths).
+    const dir = '/usr/bin';
     const job = (
       await submit({ command: [NODE, '-e', 'console.log(process.cwd())'], code: { path: dir } })
     ).json();
     expect((await until(job.id, ['succeeded', 'failed'])).state).toBe('succeeded');
     const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, { token: x.alpha });
     expect(logs.body.trim()).toBe(dir);
+  });
+
+  it('refuses a workdir or code.path in the data directory at submit', async () => {
+    const dataDir = x.t.svc.config.dataDir;
+    for (const spec of [
+      { command: ['ls'], code: { path: dataDir } },
+      { command: ['ls'], workdir: path.join(dataDir, 'keys') },
+    ]) {
+      const res = await submit(spec);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'FALAJ_INVALID_ARGUMENT', message: /data directory/ });
+    }
   });
 
   it('runs a command to success: env, logs, transitions and its tracking run', async () => {

@@ -1,6 +1,8 @@
 // A real server process and the `falaj` CLI logged in to it as the owner, with a project: what
 // the end-to-end CLI tests share.
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { createSandbox, type Sandbox } from './dialects.js';
@@ -18,6 +20,11 @@ export interface ShownJob {
 
 export interface CliSession {
   sb: Sandbox;
+  /**
+   * A folder outside the server's data directory that jobs may read and write (the server runs
+   * with --job-shared-paths on it): files the test and its jobs share (gates, checkpoints).
+   */
+  readonly scratch: string;
   server: ServerProcess;
   /** The environment the CLI runs with (config file, server URL, project). */
   readonly env: Readonly<Record<string, string>>;
@@ -42,10 +49,13 @@ export async function startCliSession(
   opts: { project?: string; serverArgs?: string[]; serverEnv?: Record<string, string> } = {},
 ): Promise<CliSession> {
   const sb = await createSandbox('sqlite');
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'falaj-scratch-'));
+  // Jobs run as another user (falaj-job) where the tests run as root.
+  chmodSync(scratch, 0o1777);
   const start = () =>
     startServerProcess({
       dataDir: sb.dataDir,
-      ...(opts.serverArgs ? { args: opts.serverArgs } : {}),
+      args: ['--job-shared-paths', scratch, ...(opts.serverArgs ?? [])],
       ...(opts.serverEnv ? { env: opts.serverEnv } : {}),
     });
   let server = await start();
@@ -73,6 +83,7 @@ export async function startCliSession(
   ok(['projects', 'create', project]);
   const session: CliSession = {
     sb,
+    scratch,
     env,
     get server() {
       return server;
@@ -100,6 +111,7 @@ export async function startCliSession(
       server.kill('SIGKILL');
       await server.exited;
       await sb.dispose();
+      rmSync(scratch, { recursive: true, force: true });
     },
   };
   return session;

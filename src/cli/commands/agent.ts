@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseJobPaths } from '../../core/config.js';
 import { FalajError } from '../../core/errors.js';
 import { AgentLoop } from '../../jobs/agent/agent-loop.js';
 import { httpAgentTransport } from '../../jobs/agent/http-transport.js';
@@ -30,6 +31,10 @@ export function registerAgentCommand(program: Command): void {
       "':'-separated folders jobs may read (read-only) besides the system ones (FALAJ_JOB_PATHS)",
     )
     .option(
+      '--job-shared-paths <dirs>',
+      "':'-separated folders jobs may read and write, e.g. shared checkpoints (FALAJ_JOB_SHARED_PATHS)",
+    )
+    .option(
       '--unsafe-unsandboxed-jobs',
       "run jobs WITHOUT the sandbox: they see everything this agent's user can (a warning at every start)",
     )
@@ -52,12 +57,17 @@ async function runAgent(opts: Record<string, string | undefined>): Promise<void>
   const unsafe = Boolean(opts.unsafeUnsandboxedJobs) || process.env.FALAJ_UNSAFE_UNSANDBOXED_JOBS === '1';
   if (unsafe)
     process.stderr.write('falaj agent: WARNING: jobs run WITHOUT the sandbox (--unsafe-unsandboxed-jobs)\n');
-  const jobPaths = (opts.jobPaths ?? process.env.FALAJ_JOB_PATHS ?? '').split(':').filter(Boolean);
+  const jobPaths = parseJobPaths('--job-paths', opts.jobPaths ?? process.env.FALAJ_JOB_PATHS, workDir);
+  const sharedPaths = parseJobPaths(
+    '--job-shared-paths',
+    opts.jobSharedPaths ?? process.env.FALAJ_JOB_SHARED_PATHS,
+    workDir,
+  );
   const executor = new LocalExecutor({
     stateDir: path.join(workDir, 'state'),
     nodeId: name,
     ...(process.env.FALAJ_NVIDIA_SMI ? { nvidiaSmi: process.env.FALAJ_NVIDIA_SMI } : {}),
-    ...(unsafe ? {} : { sandbox: resolveSandbox({ hidden: [workDir], jobPaths }) }),
+    ...(unsafe ? {} : { sandbox: resolveSandbox({ hidden: [workDir], jobPaths, sharedPaths }) }),
   });
   const [node] = await executor.discover();
   if (!node) throw new FalajError('FALAJ_INTERNAL', 'could not discover this machine');

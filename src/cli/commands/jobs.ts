@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { packFolder } from '../../jobs/code-snapshot.js';
 import { parseJobSpec, parseJobSpecText } from '../../jobs/job-spec.js';
 import { ApiError, type FalajClient } from '../client.js';
+import { uploadCode } from '../code-upload.js';
 import { printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 
@@ -42,37 +39,6 @@ function row(j: JobView) {
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-/** Packs `dir` and uploads it as `jobs/code/<sha256 prefix>.tar`; returns the artifact path. */
-async function uploadCode(client: FalajClient, dir: string): Promise<string> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'falaj-code-'));
-  try {
-    const tar = path.join(tmp, 'code.tar');
-    await packFolder(path.resolve(dir), tar);
-    const bytes = await readFile(tar);
-    const artifact = `jobs/code/${createHash('sha256').update(bytes).digest('hex').slice(0, 24)}.tar`;
-    const url = `${client.url}/api/v1/projects/${encodeURIComponent(client.project ?? '')}/artifacts/files/${artifact}`;
-    const res = await fetch(url, {
-      method: 'PUT',
-      headers: {
-        ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
-        'content-type': 'application/x-tar',
-      },
-      body: bytes,
-    });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-      throw new ApiError(
-        res.status,
-        body.error?.code ?? `HTTP_${res.status}`,
-        body.error?.message ?? res.statusText,
-      );
-    }
-    return artifact;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
 
 export function registerJobCommands(program: Command): void {
   const jobs = program

@@ -47,6 +47,10 @@ export function registerServerCommand(program: Command): void {
       "':'-separated folders jobs may read (read-only) besides the system ones, e.g. shared data sets (FALAJ_JOB_PATHS)",
     )
     .option(
+      '--job-shared-paths <dirs>',
+      "':'-separated folders jobs may read and write, e.g. shared checkpoints (FALAJ_JOB_SHARED_PATHS)",
+    )
+    .option(
       '--unsafe-unsandboxed-jobs',
       'run local and Slurm jobs WITHOUT the sandbox: they can read the keys and the database (warned and audited at every start)',
     )
@@ -69,6 +73,7 @@ export function registerServerCommand(program: Command): void {
           k8sServiceAccount: opts.k8sServiceAccount as string | undefined,
           publicUrl: opts.publicUrl as string | undefined,
           jobPaths: opts.jobPaths as string | undefined,
+          jobSharedPaths: opts.jobSharedPaths as string | undefined,
           unsafeUnsandboxedJobs: opts.unsafeUnsandboxedJobs === true ? true : undefined,
         });
         await runServer(config);

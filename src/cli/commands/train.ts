@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { loadModel } from '../../training/model-file.js';
 import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
 import type { ModelChoice } from '../../training/tuning-defaults.js';
 import { FalajClient } from '../client.js';
+import { uploadFileAsCode } from '../code-upload.js';
 import { reportError } from '../remote.js';
 import { tuneWithTrialJobs } from './train-trial-jobs.js';
 
@@ -137,8 +139,10 @@ const PASS_ON = [
 ] as const;
 
 /**
- * `falaj train --submit`: the same command as a job (the local executor runs it on the
- * server's machine, so --data must be a path there). The job's `falaj train` attaches to the
+ * `falaj train --submit`: the same command as a job. A --data file on this machine travels with
+ * the job as its code snapshot (the job's sandbox shows it nothing else, and an agent or Slurm
+ * node may be another machine); a path that is not here is taken as one on the executor's side
+ * (a folder the server shows jobs with --job-paths). The job's `falaj train` attaches to the
  * job's run through FALAJ_RUN_ID and logs params, metrics, trials and the model into it.
  */
 async function submitTraining(
@@ -153,10 +157,12 @@ async function submitTraining(
         parameter: 'project',
       },
     );
+  const data = await shipData(client, opts);
   const spec = trainJobSpec(
     opts,
-    [...passOn(opts, []), '--out', 'model', '--json'],
+    [...passOn(opts, [], data.arg), '--out', 'model', '--json'],
     opts.runName ?? `train-${opts.model ?? 'gbdt'}`,
+    data.code,
   );
   return client.post(`/api/v1/projects/${encodeURIComponent(client.project)}/jobs`, {
     spec,
@@ -164,26 +170,43 @@ async function submitTraining(
   });
 }
 
-/** The job spec of one `falaj train` run on the server (the executor's machine reads --data). */
-function trainJobSpec(opts: Record<string, string | undefined>, args: string[], name: string) {
+/** What a job's `--data` is: the file shipped as its code snapshot when it is on this machine. */
+async function shipData(
+  client: FalajClient,
+  opts: Record<string, string | undefined>,
+): Promise<{ arg: string; code?: { artifact: string } }> {
+  const file = path.resolve(opts.data ?? '');
+  if (!existsSync(file) || !statSync(file).isFile()) return { arg: file };
+  return { arg: path.basename(file), code: { artifact: await uploadFileAsCode(client, file) } };
+}
+
+/** The job spec of one `falaj train` run on the server's executor. */
+function trainJobSpec(
+  opts: Record<string, string | undefined>,
+  args: string[],
+  name: string,
+  code?: { artifact: string },
+) {
   return {
     name,
     command: [process.execPath, CLI_SCRIPT, 'train', ...args],
     queue: opts.queue ?? 'default',
     resources: { cpu: opts.threads ? Number(opts.threads) : 1, memory: '4Gi' },
+    ...(code ? { code } : {}),
   };
 }
 
 /** The options passed on to a job's own `falaj train`, minus those the caller sets. */
-function passOn(opts: Record<string, string | undefined>, skip: readonly string[]): string[] {
+function passOn(
+  opts: Record<string, string | undefined>,
+  skip: readonly string[],
+  dataArg: string,
+): string[] {
   const args: string[] = [];
   for (const key of PASS_ON) {
     const value = opts[key];
     if (value === undefined || skip.includes(key)) continue;
-    args.push(
-      `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-      key === 'data' ? path.resolve(value) : value,
-    );
+    args.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, key === 'data' ? dataArg : value);
   }
   return args;
 }
@@ -205,19 +228,15 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
     );
   const model = (opts.model ?? 'gbdt') as ModelChoice;
   const seed = Number(opts.seed ?? 0);
-  const base = passOn(opts, [
-    'tune',
-    'sampler',
-    'pruner',
-    'space',
-    'params',
-    'cv',
-    'holdout',
-    'seed',
-    'runName',
-  ]);
+  const client = new FalajClient(opts);
+  const data = await shipData(client, opts);
+  const base = passOn(
+    opts,
+    ['tune', 'sampler', 'pruner', 'space', 'params', 'cv', 'holdout', 'seed', 'runName'],
+    data.arg,
+  );
   try {
-    const result = await tuneWithTrialJobs(new FalajClient(opts), {
+    const result = await tuneWithTrialJobs(client, {
       model,
       regression: model === 'linear',
       trials,
@@ -230,7 +249,7 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
       // Every trial is judged on the same hold-out rows: the split depends on the seed only.
       trainArgs: () => [...base, '--holdout', '0.2', '--seed', String(seed), '--json'],
       jobSpec: (command, name, params) => ({
-        ...trainJobSpec(opts, command, name),
+        ...trainJobSpec(opts, command, name, data.code),
         env: { FALAJ_TRAIN_PARAMS: JSON.stringify(params) },
       }),
       ...(bar.update ? { progress: (done: number, total: number) => bar.update?.('tune', done, total) } : {}),

@@ -27,7 +27,12 @@ export interface KubernetesManifestOptions {
   readonly ttlSecondsAfterFinished?: number;
   /** Default 29500, torchrun's. */
   readonly masterPort?: number;
+  /** The uid (and gid) job containers run as; never 0. Default JOB_UID. */
+  readonly runAsUser?: number;
 }
+
+/** The unprivileged uid job pods run as unless told otherwise (whatever the image's USER says). */
+export const JOB_UID = 1000;
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'falaj' } as const;
 const COMPLETION_INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
@@ -51,6 +56,13 @@ export interface AttemptManifests {
 export function attemptManifests(req: LaunchRequest, o: KubernetesManifestOptions): AttemptManifests {
   const { spec } = req;
   if (spec.command.length === 0) throw new FalajError('FALAJ_INVALID_ARGUMENT', 'the job has no command');
+  if (req.network === 'none') {
+    throw new FalajError(
+      'FALAJ_CONFIG',
+      `queue '${spec.queue}' runs jobs without a network; on Kubernetes that is a NetworkPolicy the cluster's operator applies (Falaj does not create one)`,
+    );
+  }
+  if (o.runAsUser === 0) throw new FalajError('FALAJ_CONFIG', 'job pods never run as root (runAsUser 0)');
   const name = kubernetesJobName(req.jobId, req.attempt);
   const nodes = spec.distributed?.nodes ?? 1;
   const procsPerNode = spec.distributed?.procsPerNode ?? 1;
@@ -131,6 +143,15 @@ export function attemptManifests(req: LaunchRequest, o: KubernetesManifestOption
         spec: {
           restartPolicy: 'Never',
           terminationGracePeriodSeconds: o.terminationGracePeriodSeconds ?? 30,
+          // The job sandbox of the other executors, as a pod: no API credentials, never root,
+          // no capabilities, no privilege escalation, the runtime's seccomp profile, no host paths.
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: o.runAsUser ?? JOB_UID,
+            runAsGroup: o.runAsUser ?? JOB_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           ...(spec.distributed ? { subdomain: name } : {}),
           ...(o.serviceAccountName ? { serviceAccountName: o.serviceAccountName } : {}),
           ...(gpuRule?.nodeSelector ? { nodeSelector: { ...gpuRule.nodeSelector } } : {}),
@@ -144,6 +165,11 @@ export function attemptManifests(req: LaunchRequest, o: KubernetesManifestOption
               ...(spec.workdir ? { workingDir: spec.workdir } : {}),
               env,
               envFrom: [{ secretRef: { name } }],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                capabilities: { drop: ['ALL'] },
+              },
               resources: { requests: { ...quantities }, limits: { ...quantities } },
             },
           ],

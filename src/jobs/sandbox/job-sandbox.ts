@@ -18,6 +18,8 @@ export interface SandboxPolicy {
   readonly runAs?: { readonly name: string; readonly uid: number; readonly gid: number };
   /** Folders jobs see read-only at the same path besides the system ones (the install, --job-paths). */
   readonly readOnly: readonly string[];
+  /** Folders jobs see read-write at the same path (--job-shared-paths: shared checkpoints, scratch). */
+  readonly readWrite?: readonly string[];
   /** Folders never visible, even under a read-only folder (the data directory): masked with an empty tmpfs. */
   readonly hidden: readonly string[];
   /** Where the GPU device nodes are (default /dev); tests point it at nodes they made. */
@@ -122,10 +124,14 @@ export function bwrapArgs(policy: SandboxPolicy, req: SandboxRequest): string[] 
       made.add(d);
     }
   };
-  for (const p of policy.readOnly.map((r) => path.resolve(r))) {
+  const binds = [
+    ...policy.readOnly.map((p) => ['--ro-bind', path.resolve(p)] as const),
+    ...(policy.readWrite ?? []).map((p) => ['--bind', path.resolve(p)] as const),
+  ];
+  for (const [how, p] of binds) {
     if (!existsSync(p) || visible.some((v) => within(p, v))) continue;
     parents(p, '0755');
-    args.push('--ro-bind', p, p);
+    args.push(how, p, p);
     visible.push(p);
   }
   const deviceDir = policy.deviceDir ?? '/dev';

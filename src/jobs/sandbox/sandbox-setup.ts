@@ -17,6 +17,8 @@ export interface SandboxSetup {
   readonly hidden: readonly string[];
   /** Folders jobs may read besides the system ones and this installation (`--job-paths`). */
   readonly jobPaths?: readonly string[];
+  /** Folders jobs may read and write (`--job-shared-paths`). */
+  readonly sharedPaths?: readonly string[];
   readonly bwrap?: string;
   readonly deviceDir?: string;
 }
@@ -42,6 +44,7 @@ export function resolveSandbox(setup: SandboxSetup): SandboxPolicy {
     bwrap,
     ...(runAs ? { runAs } : {}),
     readOnly: [INSTALL_DIR, ...(setup.jobPaths ?? [])],
+    readWrite: [...(setup.sharedPaths ?? [])],
     hidden: setup.hidden.map((h) => path.resolve(h)),
     ...(setup.deviceDir ? { deviceDir: setup.deviceDir } : {}),
   };

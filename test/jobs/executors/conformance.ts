@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isFalajError } from '../../../src/core/errors.js';
 import type { AttemptStatus, Executor, JobSpec, LaunchRequest } from '../../../src/jobs/types.js';
+import { hostPidOf } from '../../support/host-pid.js';
 
 export const CONFORMANCE_CASES = [
   'succeeds',
@@ -163,23 +164,7 @@ export function executorConformance(target: ConformanceTarget): void {
     // A job's own pids are those of its PID namespace; the test finds its processes from the
     // outside by a marker in their command line (a sleep of a duration no other process has).
     const sleepMarker = () => `${300 + (process.pid % 1000)}.${++counter}`;
-    const pidOf = async (marker: string): Promise<number> => {
-      const deadline = Date.now() + DEADLINE_MS;
-      for (;;) {
-        for (const name of readdirSync('/proc')) {
-          if (!/^\d+$/.test(name)) continue;
-          let cmd = '';
-          try {
-            cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-          } catch {
-            continue;
-          }
-          if (cmd === `sleep\0${marker}\0`) return Number(name);
-        }
-        if (Date.now() > deadline) throw new Error(`no process 'sleep ${marker}'`);
-        await sleep(50);
-      }
-    };
+    const pidOf = (marker: string) => hostPidOf((argv) => argv[0] === 'sleep' && argv[1] === marker);
 
     const test = (name: ConformanceCase, fn: () => Promise<void>) => {
       const reason = target.skip?.[name];

@@ -77,6 +77,32 @@ describe('Kubernetes manifests', () => {
     expect(job.spec?.template.spec?.nodeSelector).toBeUndefined();
   });
 
+  it('confines job pods: non-root, no escalation, no capabilities, no API token, no host paths', () => {
+    const { job } = attemptManifests(request(), options);
+    const pod = job.spec?.template.spec;
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod?.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod?.hostNetwork ?? false).toBe(false);
+    expect(pod?.hostPID ?? false).toBe(false);
+    expect(JSON.stringify(job)).not.toMatch(/hostPath/);
+    expect(
+      attemptManifests(request(), { ...options, runAsUser: 4242 }).job.spec?.template.spec?.securityContext,
+    ).toMatchObject({ runAsUser: 4242, runAsGroup: 4242 });
+    expect(() => attemptManifests(request(), { ...options, runAsUser: 0 })).toThrow(/root/);
+    // A queue without a network needs a NetworkPolicy, which is the cluster operator's to apply.
+    expect(() => attemptManifests({ ...request(), network: 'none' }, options)).toThrow(/NetworkPolicy/);
+  });
+
   it('asks for nvidia.com/gpu with the node selector and tolerations of the GPU type', () => {
     const { job } = attemptManifests(
       request({ resources: { cpu: 4, memory: GiB, gpu: 2, gpuType: 'h100' } }),
