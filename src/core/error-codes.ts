@@ -52,11 +52,12 @@ export const ERROR_CODES = {
   FALAJ_LOGIN_THROTTLED: {
     status: 429,
     description:
-      'Too many failed logins for this account: wait `details.retryAfterSeconds` before trying again.',
+      'Too many failed logins for this account (from this address, or from all together), or too many attempts waiting at once: wait `details.retryAfterSeconds` before trying again.',
   },
   FALAJ_ACCOUNT_LOCKED: {
     status: 423,
-    description: 'Too many failed logins: the account is locked until `details.lockedUntil`.',
+    description:
+      'Too many failed logins from this address: the account is locked for this address until `details.lockedUntil` (other addresses are only slowed down).',
   },
   FALAJ_ACCOUNT_DISABLED: { status: 403, description: 'The account has been disabled by an administrator.' },
   FALAJ_FORBIDDEN: {
@@ -111,7 +112,7 @@ export const ERROR_CODES = {
   FALAJ_CONFIG: {
     status: 500,
     description:
-      'The server or CLI configuration is invalid (for example plain HTTP on a non-loopback address without --insecure-http).',
+      'The server or CLI configuration is invalid (for example plain HTTP on a non-loopback address without --insecure-http, or no job sandbox on this machine: install bubblewrap).',
   },
   FALAJ_AUDIT_CHAIN_BROKEN: {
     status: 500,

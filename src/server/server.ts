@@ -96,9 +96,9 @@ async function recordUnsandboxedJobs(svc: Services, logger: Logger): Promise<voi
     action: 'server.unsandboxed_jobs',
     objectType: 'server',
     objectId: hostname(),
-    sourceIp: '',
+    sourceIp: 'local',
     outcome: 'success',
-    status: 200,
+    status: 0,
     requestId: 'startup',
     details: { executor: svc.config.executor },
   });

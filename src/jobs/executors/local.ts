@@ -10,13 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import { chownTree } from '../sandbox/chown-tree.js';
-import {
-  LAUNCH_FAILURES,
-  SANDBOX_INHERITED_ENV,
-  type SandboxPolicy,
-  sandboxBaseEnv,
-  sandboxCommand,
-} from '../sandbox/job-sandbox.js';
+import { LAUNCH_FAILURES, networkOf, type SandboxPolicy, sandboxCommand } from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
 import { discoverNvidiaGpus } from './gpu-discovery.js';
@@ -33,7 +27,7 @@ import {
 } from './local-attempt-files.js';
 import { WRAPPED_NODE_OPTIONS, WRAPPER_SOURCE, type WrapperExit, type WrapperPlan } from './local-wrapper.js';
 import { bootId, liveGroupMembers, processAlive, processStartTime, signalGroup } from './proc.js';
-import { buildProcessEnv, cudaVisibleDevices, DEFAULT_INHERITED_ENV } from './process-env.js';
+import { attemptEnv, cudaVisibleDevices } from './process-env.js';
 import { torchrunEnv } from './torchrun-env.js';
 
 export interface LocalExecutorOptions {
@@ -115,14 +109,7 @@ export class LocalExecutor implements Executor {
     }
 
     const sandbox = this.#opts.sandbox;
-    const env = sandbox
-      ? buildProcessEnv(
-          req,
-          this.#opts.inheritEnv ?? SANDBOX_INHERITED_ENV,
-          process.env,
-          sandboxBaseEnv(req.workDir),
-        )
-      : buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
+    const env = attemptEnv(req, sandbox, this.#opts.inheritEnv);
     const gpus = req.placements.flatMap((p) => p.gpus);
     env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(gpus);
     // The wrapper is Node as well: the job's NODE_OPTIONS must reach the job, not the wrapper.
@@ -162,13 +149,7 @@ export class LocalExecutor implements Executor {
       );
     }
     const cwd = spec.workdir ?? req.workDir;
-    const network = req.network !== 'none';
-    if (!network && !sandbox) {
-      throw new FalajError(
-        'FALAJ_CONFIG',
-        `queue '${spec.queue}' runs jobs without a network, which needs the job sandbox (this executor runs unsandboxed)`,
-      );
-    }
+    const network = networkOf(req, sandbox);
     if (sandbox?.runAs) chownTree(req.workDir, sandbox.runAs.uid, sandbox.runAs.gid);
     const plan: WrapperPlan = {
       argv: sandbox

@@ -2,6 +2,7 @@
 // (it may hold database URLs and keys): only a short list of harmless variables (PATH, HOME,
 // locale) is passed through, then the spec's env, then the launch request's (FALAJ_*, secrets).
 import { FalajError } from '../../core/errors.js';
+import { SANDBOX_INHERITED_ENV, type SandboxPolicy, sandboxBaseEnv } from '../sandbox/job-sandbox.js';
 import type { LaunchRequest } from '../types.js';
 
 /** Variables taken from the server's own environment when present. */
@@ -46,6 +47,20 @@ export function buildProcessEnv(
     }
   }
   return env;
+}
+
+/**
+ * An attempt's environment: in the job sandbox only its allow-list (job-sandbox.ts), with HOME
+ * and TMPDIR inside it; unsandboxed, the short list above. `inherit` overrides either list.
+ */
+export function attemptEnv(
+  req: LaunchRequest,
+  sandbox: SandboxPolicy | undefined,
+  inherit?: readonly string[],
+): Record<string, string> {
+  return sandbox
+    ? buildProcessEnv(req, inherit ?? SANDBOX_INHERITED_ENV, process.env, sandboxBaseEnv(req.workDir))
+    : buildProcessEnv(req, inherit ?? DEFAULT_INHERITED_ENV);
 }
 
 /** CUDA_VISIBLE_DEVICES for a placement's GPUs: "" (none visible) when it has none, so a CPU job cannot take a GPU. */

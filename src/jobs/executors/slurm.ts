@@ -12,16 +12,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import { chownTree } from '../sandbox/chown-tree.js';
-import {
-  SANDBOX_INHERITED_ENV,
-  type SandboxPolicy,
-  sandboxBaseEnv,
-  sandboxCommand,
-} from '../sandbox/job-sandbox.js';
+import { networkOf, type SandboxPolicy, sandboxCommand } from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
 import { attemptFiles, controlDir, writeJsonAtomic } from './local-attempt-files.js';
-import { buildProcessEnv, DEFAULT_INHERITED_ENV } from './process-env.js';
+import { attemptEnv } from './process-env.js';
 import { shellQuote, shellQuoteArgv } from './shell-quote.js';
 import { batchScript, EXIT_STATUS_FILE, sbatchArgs, taskEnvFile } from './slurm-batch.js';
 import { SlurmCli, type SlurmCommand } from './slurm-cli.js';
@@ -122,7 +117,7 @@ export class SlurmExecutor implements Executor {
 
   async start(req: LaunchRequest): Promise<{ externalId: string }> {
     this.#prepareWorkDir(req);
-    const env = this.#env(req);
+    const env = attemptEnv(req, this.#opts.sandbox, this.#opts.inheritEnv);
     const cwd = req.spec.workdir ?? req.workDir;
     const control = controlDir(req.workDir);
     const script = path.join(control, 'falaj-job.sh');
@@ -182,7 +177,7 @@ export class SlurmExecutor implements Executor {
         );
       }
     }
-    const envs = reqs.map((r) => this.#env(r));
+    const envs = reqs.map((r) => attemptEnv(r, this.#opts.sandbox, this.#opts.inheritEnv));
     const common: Record<string, string> = {};
     for (const [k, v] of Object.entries(envs[0] ?? {})) if (envs.every((e) => e[k] === v)) common[k] = v;
 
@@ -300,33 +295,15 @@ export class SlurmExecutor implements Executor {
     // Nothing held: every call asks Slurm afresh.
   }
 
-  /** The job's environment: in the sandbox, only the allow-list of job-sandbox.ts. */
-  #env(req: LaunchRequest): Record<string, string> {
-    return this.#opts.sandbox
-      ? buildProcessEnv(
-          req,
-          this.#opts.inheritEnv ?? SANDBOX_INHERITED_ENV,
-          process.env,
-          sandboxBaseEnv(req.workDir),
-        )
-      : buildProcessEnv(req, this.#opts.inheritEnv ?? DEFAULT_INHERITED_ENV);
-  }
-
   /** The sandbox command put before the argv in the batch script; undefined when unsandboxed. */
   #sandboxPrefix(req: LaunchRequest, cwd: string): string[] | undefined {
     const sandbox = this.#opts.sandbox;
-    if (!sandbox) {
-      if (req.network === 'none')
-        throw new FalajError(
-          'FALAJ_CONFIG',
-          `queue '${req.spec.queue}' runs jobs without a network, which needs the job sandbox (this executor runs unsandboxed)`,
-        );
-      return undefined;
-    }
+    const network = networkOf(req, sandbox);
+    if (!sandbox) return undefined;
     // The GPUs are Slurm's to pick (it sets CUDA_VISIBLE_DEVICES): every NVIDIA node is bound in,
     // and the cgroup Slurm's gres plugin sets up (where configured) limits the job to its own.
     const gpus = req.spec.resources.gpu > 0 ? Array.from({ length: 64 }, (_, i) => i) : [];
-    return sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network: req.network !== 'none' }, []);
+    return sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network }, []);
   }
 
   /** The attempt's directory (the job's, chowned to the job user) and its control dir, without an earlier end. */

@@ -9,6 +9,8 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FalajError } from '../../core/errors.js';
+import type { LaunchRequest } from '../types.js';
 
 /** How jobs are confined; built once per server or agent (job-sandbox-setup.ts). */
 export interface SandboxPolicy {
@@ -192,6 +194,20 @@ export function sandboxCommand(
     req.cwd,
     ...argv,
   ];
+}
+
+/**
+ * Whether an attempt gets the network (its queue's policy); a queue without one is refused where
+ * there is no sandbox to take it away, rather than run with it.
+ */
+export function networkOf(req: LaunchRequest, sandbox: SandboxPolicy | undefined): boolean {
+  if (req.network !== 'none') return true;
+  if (!sandbox)
+    throw new FalajError(
+      'FALAJ_CONFIG',
+      `queue '${req.spec.queue}' runs jobs without a network, which needs the job sandbox (this executor runs unsandboxed)`,
+    );
+  return false;
 }
 
 /**
