@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobScheduler } from '../../src/jobs/job-routes.js';
@@ -42,6 +43,48 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     expect((await until(job.id, ['succeeded', 'failed'])).state).toBe('succeeded');
     const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, { token: x.alpha });
     expect(logs.body.trim()).toBe(dir);
+  });
+
+  it('runs the jobs of a queue with network: none without any network', async () => {
+    const server = createServer((socket) => socket.end('hello\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const bad = await x.t.request('PUT', '/api/v1/queues/offline', {
+        token: x.t.adminToken,
+        body: { network: 'nowhere', projects: [{ project: 'alpha', cpu: { nominal: 4 } }] },
+      });
+      expect(bad.statusCode).toBe(400);
+      const queue = await x.t.request('PUT', '/api/v1/queues/offline', {
+        token: x.t.adminToken,
+        body: {
+          network: 'none',
+          projects: [{ project: 'alpha', cpu: { nominal: 4 }, memory: { nominal: 2 ** 34 } }],
+        },
+      });
+      expect(queue.statusCode, queue.body).toBe(200);
+      const probe = [
+        NODE,
+        '-e',
+        `require('net').connect(${port}, '127.0.0.1').on('connect', () => console.log('reached')).on('error', () => console.log('no network'))`,
+      ];
+      const offline = (
+        await submit({ command: probe, queue: 'offline', resources: { cpu: 1, memory: '64Mi' } })
+      ).json();
+      const online = (await submit({ command: probe, resources: { cpu: 1, memory: '64Mi' } })).json();
+      for (const [job, expected] of [
+        [offline, 'no network'],
+        [online, 'reached'],
+      ] as const) {
+        expect((await until(job.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+        const logs = await x.t.request('GET', `/api/v1/projects/alpha/jobs/${job.id}/logs`, {
+          token: x.alpha,
+        });
+        expect(logs.body.trim()).toBe(expected);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a workdir or code.path in the data directory at submit', async () => {
