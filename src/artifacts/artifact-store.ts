@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { FalajError } from '../core/errors.js';
 
 /** What differs between artifact backends, as data rather than methods that throw. */
 export interface ArtifactStoreCapabilities {
@@ -26,4 +27,22 @@ export interface ArtifactStore {
   delete(digest: string): Promise<void>;
   /** Re-wraps every data key under the keyring's current version without rewriting data. */
   rewrapKeys(): Promise<{ rewrapped: number; total: number }>;
+}
+
+/** A blob's address: the SHA-256 of its plaintext, 64 lowercase hex characters. */
+export const ARTIFACT_DIGEST = /^[0-9a-f]{64}$/;
+
+/** `digest` if well formed; otherwise FALAJ_INVALID_ARGUMENT (every backend checks before use). */
+export function validateDigest(digest: unknown): string {
+  if (typeof digest !== 'string' || !ARTIFACT_DIGEST.test(digest)) {
+    throw new FalajError('FALAJ_INVALID_ARGUMENT', 'an artifact digest is 64 lowercase hex characters', {
+      digest: String(digest).slice(0, 100),
+    });
+  }
+  return digest;
+}
+
+/** What get() of an absent blob rejects with, in every backend. */
+export function blobNotFound(digest: string): FalajError {
+  return new FalajError('FALAJ_NOT_FOUND', `artifact blob ${digest} does not exist`, { digest });
 }

@@ -6,14 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
+import type { ArtifactSidecar } from '../../src/artifacts/sealed-sidecar.js';
 import {
   ARTIFACT_CHUNK_SIZE,
-  type ArtifactSidecar,
   ChunkOpener,
   ChunkSealer,
-  LocalArtifactStore,
   sealedLength,
-} from '../../src/artifacts/local-artifact-store.js';
+} from '../../src/artifacts/sealed-stream.js';
 import { Keyring } from '../../src/security/keyring.js';
 import { deadPid, drain, expectCode, fileHash, listFiles, pieces, sha256, tempStore } from './helpers.js';
 

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChunkOpener, ChunkSealer, LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
+import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
+import { ChunkOpener, ChunkSealer } from '../../src/artifacts/sealed-stream.js';
 import { Keyring } from '../../src/security/keyring.js';
 import {
   FORMAT1_BLOBS,
