@@ -34,7 +34,7 @@ export interface SearchFigures {
 /** Multi-row inserts, each within the dialect's bound-parameter limit (SQLite: 32766). */
 export async function loadBenchRuns(store: Store, runs: number): Promise<void> {
   const db = store.db;
-  const maxParams = store.dialect === 'sqlite' ? 32_000 : 60_000;
+  const maxParams = store.dialect.name === 'sqlite' ? 32_000 : 60_000;
   const now = Date.UTC(2025, 0, 1);
   await db
     .insertInto('projects')
@@ -105,7 +105,7 @@ export async function loadBenchRuns(store: Store, runs: number): Promise<void> {
             value: p === 0 ? String(1 + Math.floor(rnd() * 10)) : `v${Math.floor(rnd() * 100)}`,
           });
       }
-      if (store.dialect === 'postgres') {
+      if (store.dialect.name === 'postgres') {
         // One statement per table through arrays: far quicker than 60,000 bound parameters.
         const col = <T>(rows: T[], f: (r: T) => unknown) => rows.map(f);
         await sql`insert into latest_metrics (run_id, key, step, timestamp, value, is_nan)

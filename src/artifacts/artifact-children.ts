@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../security/audit-log.js';
+import type { Executor } from '../store/executor.js';
 
 export interface ArtifactChild {
   /** The last path segment: a file name or a directory name. */

@@ -6,9 +6,9 @@ import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import type { ProjectAccess } from '../security/access.js';
-import type { Executor } from '../security/audit-log.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
+import type { Executor } from '../store/executor.js';
 import type { ArtifactsTable } from '../store/schema.js';
 
 import { validateArtifactPath, validateArtifactPrefix } from './artifact-paths.js';

@@ -1,6 +1,6 @@
 // The data domain's tables: datasets, versions, column tags, validation results.
 import { FalajError } from '../core/errors.js';
-import type { Executor } from '../security/audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { DataDatasetsTable, DataVersionsTable } from '../store/schema.js';
 import type { ColumnSchema, Profile, SchemaDiff, Suite, ValidationResult, VersionStatus } from './types.js';
 

@@ -2,7 +2,7 @@
 // dataset's suite feeds no training until an admin overrides it (or a new version passes and
 // is used instead).
 import { FalajError } from '../core/errors.js';
-import type { Executor } from '../security/audit-log.js';
+import type { Executor } from '../store/executor.js';
 import { findDataset, findVersion } from './dataset-store.js';
 
 export interface UsableVersion {

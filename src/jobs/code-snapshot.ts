@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FalajError } from '../core/errors.js';
-import type { Executor as Db } from '../security/audit-log.js';
+import type { Executor as Db } from '../store/executor.js';
 import type { JobSpec } from './types.js';
 
 /** Where a job's code snapshot is unpacked inside its attempt's work dir. */

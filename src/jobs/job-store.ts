@@ -1,8 +1,8 @@
 import type { Selectable } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Executor } from '../security/audit-log.js';
 import type { Services } from '../server/services.js';
+import type { Executor } from '../store/executor.js';
 import type { JobsTable } from '../store/schema.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { RunStore } from '../tracking/run-store.js';

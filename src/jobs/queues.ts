@@ -1,5 +1,5 @@
 import { FalajError } from '../core/errors.js';
-import type { Executor as Db } from '../security/audit-log.js';
+import type { Executor as Db } from '../store/executor.js';
 import type { ProjectQuota, QueueConfig, SchedulerConfig } from './scheduler/index.js';
 import { validateConfig } from './scheduler/index.js';
 import type { NodeCapacity } from './types.js';

@@ -1,5 +1,5 @@
 import { FalajError } from '../core/errors.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { Identity } from './identity.js';
 import { type Permission, parsePermission } from './permissions.js';
 import { isProjectRole, minRole, type ProjectRole, roleAtLeast } from './roles.js';

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
-import type { Dialect } from '../store/dialect.js';
+import type { StoreDialect } from '../store/dialects/dialect.js';
+import type { Executor } from '../store/executor.js';
 import type { AuditEventsTable, Database } from '../store/schema.js';
-
-export type Executor = Kysely<Database> | Transaction<Database>;
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
@@ -65,7 +64,7 @@ export function eventHash(row: Omit<AuditEventsTable, 'hash'>): string {
 
 export class AuditLog {
   constructor(
-    private readonly dialect: Dialect,
+    private readonly dialect: StoreDialect,
     private readonly clock: Clock,
   ) {}
 
@@ -103,11 +102,11 @@ export class AuditLog {
   }
 
   /**
-   * Takes the chain's lock for the rest of the transaction (PostgreSQL; SQLite transactions
-   * on one file are already serial). Idempotent within a transaction.
+   * Takes the chain's lock for the rest of the transaction (an advisory lock on PostgreSQL;
+   * SQLite transactions on one file are already serial). Idempotent within a transaction.
    */
   async lock(tx: Executor): Promise<void> {
-    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(tx);
+    await this.dialect.transactionLock(tx, AUDIT_LOCK_KEY);
   }
 
   /** Appends in a transaction of its own (for events that record no other change: a 403, a failed login). */

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import type { FalajApp, Services } from '../server/services.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 
 const MAX_LIMIT = 1000;
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import { isProjectRole, type ProjectRole } from './roles.js';
 import { AGENT_TOKEN_PREFIX, API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, sha256Hex } from './secrets.js';
 

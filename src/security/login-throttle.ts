@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
+import type { Executor } from '../store/executor.js';
 import type { Database } from '../store/schema.js';
-import type { Executor } from './audit-log.js';
 
 /**
  * The throttle in front of every password (and second-factor) check; docs/login-throttling.md

@@ -5,7 +5,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { type AuditFacts, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import { refuseAttempt, requirePassword, throttledAttempt, UserSchema } from './auth-routes.js';
 import { readRequireMfa } from './identity.js';
 import { clearFailures } from './login-throttle.js';

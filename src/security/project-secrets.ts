@@ -1,5 +1,5 @@
 import { FalajError } from '../core/errors.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { Keyring } from './keyring.js';
 
 export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,200}$/;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { FalajError } from '../core/errors.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 
 // What a run-scoped token (the FALAJ_TOKEN of a job's process) may change: its own run, runs
 // nested under it (a tuning study's trials), and their artifacts. It reads what its role

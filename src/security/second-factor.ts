@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { Keyring } from './keyring.js';
 import type { Outcome } from './login-throttle.js';
 import { sha256Hex } from './secrets.js';

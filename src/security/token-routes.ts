@@ -4,7 +4,7 @@ import { newId } from '../core/ids.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import { PROJECT_ROLES, parseRole, roleAtLeast } from './roles.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from './secrets.js';
 

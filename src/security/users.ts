@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Executor } from './audit-log.js';
+import type { Executor } from '../store/executor.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
 export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';

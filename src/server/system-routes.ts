@@ -32,7 +32,7 @@ export async function systemRoutes(app: FalajApp, svc: Services, metrics: Regist
       } catch {
         throw new FalajError('FALAJ_STORE_UNAVAILABLE', 'the metadata store does not answer');
       }
-      return { status: 'ready' as const, store: svc.store.dialect };
+      return { status: 'ready' as const, store: svc.store.dialect.name };
     },
   );
   app.get(

@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { Dialect } from '../store/dialect.js';
+import type { StoreDialect } from '../store/dialects/dialect.js';
 import { invalid } from './validation.js';
 
 /**
@@ -60,20 +60,8 @@ function unquote(s: string): string {
   return s;
 }
 
-/** LIKE as MLflow means it (case-sensitive) on SQLite too, where LIKE ignores case: GLOB instead. */
-function likeToGlob(pattern: string): string {
-  let out = '';
-  for (const ch of pattern) {
-    if (ch === '%') out += '*';
-    else if (ch === '_') out += '?';
-    else if (ch === '*' || ch === '?' || ch === '[') out += `[${ch}]`;
-    else out += ch;
-  }
-  return out;
-}
-
 function stringComparison(
-  dialect: Dialect,
+  dialect: StoreDialect,
   column: RawBuilder<unknown>,
   op: string,
   value: string,
@@ -84,13 +72,10 @@ function stringComparison(
     case '!=':
       return sql<boolean>`${column} <> ${value}`;
     case 'LIKE':
-      return dialect === 'sqlite'
-        ? sql<boolean>`${column} GLOB ${likeToGlob(value)}`
-        : sql<boolean>`${column} LIKE ${value}`;
+      // Case-sensitive, as MLflow means it, on SQLite too (whose own LIKE ignores case).
+      return dialect.like(column, value);
     case 'ILIKE':
-      return dialect === 'sqlite'
-        ? sql<boolean>`lower(${column}) LIKE lower(${value})`
-        : sql<boolean>`${column} ILIKE ${value}`;
+      return dialect.ilike(column, value);
     default:
       throw invalid(`Invalid comparator '${op}' for a string field; use =, !=, LIKE or ILIKE`);
   }
@@ -98,7 +83,7 @@ function stringComparison(
 
 const NUMERIC_OPS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 
-export function compileExperimentFilter(filter: string, dialect: Dialect): RawBuilder<boolean>[] {
+export function compileExperimentFilter(filter: string, dialect: StoreDialect): RawBuilder<boolean>[] {
   const tokens = tokenize(filter);
   const clauses: RawBuilder<boolean>[] = [];
   let i = 0;

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { FalajError } from '../core/errors.js';
-import type { Executor } from '../security/audit-log.js';
-import type { Dialect } from '../store/dialect.js';
+import type { StoreDialect } from '../store/dialects/dialect.js';
+import type { Executor } from '../store/executor.js';
 import type { ExperimentsTable } from '../store/schema.js';
 
 type ExperimentRow = Selectable<ExperimentsTable>;
@@ -36,7 +36,7 @@ export function validateExperimentName(name: unknown): string {
 
 /** Experiments of one project: MLflow's model (name unique per project, soft delete, tags). */
 export class ExperimentStore {
-  constructor(private readonly dialect: Dialect) {}
+  constructor(private readonly dialect: StoreDialect) {}
 
   async create(
     tx: Executor,

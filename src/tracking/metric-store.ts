@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
-import type { Executor } from '../security/audit-log.js';
-import type { Dialect } from '../store/dialect.js';
+import type { StoreDialect } from '../store/dialects/dialect.js';
+import type { Executor } from '../store/executor.js';
 import { chunks } from './chunks.js';
 import { decodeChunk, encodeChunk, mergeChunks, type Series } from './metric-chunk.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -36,11 +36,11 @@ function cached(key: string, build: () => string): string {
   return text;
 }
 
-function placeholders(dialect: Dialect, rows: number, columns: number): string {
+function placeholders(dialect: StoreDialect, rows: number, columns: number): string {
   const parts: string[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
     const cells: string[] = new Array(columns);
-    for (let c = 0; c < columns; c++) cells[c] = dialect === 'sqlite' ? '?' : `$${r * columns + c + 1}`;
+    for (let c = 0; c < columns; c++) cells[c] = dialect.parameter(r * columns + c + 1);
     parts[r] = `(${cells.join(', ')})`;
   }
   return parts.join(', ');
@@ -49,18 +49,18 @@ function placeholders(dialect: Dialect, rows: number, columns: number): string {
 // The SQL text per (dialect, statement, row count) is built once: building a 1000-row
 // statement through the query builder costs more than SQLite takes to run it, and the same
 // text lets the store's statement cache reuse the prepared statement.
-const insertChunksSql = (dialect: Dialect, rows: number) =>
+const insertChunksSql = (dialect: StoreDialect, rows: number) =>
   cached(
-    `${dialect}:chunks:${rows}`,
+    `${dialect.name}:chunks:${rows}`,
     () =>
       `insert into "metric_chunks" ("run_id", "key", "n", "min_step", "max_step", "data") values ${placeholders(dialect, rows, 6)}`,
   );
 
 // The latest value of a key: the greatest step, then the greatest timestamp, then the
 // greatest value (NaN below every number). Only a newer point replaces the stored one.
-const upsertLatestSql = (dialect: Dialect, rows: number) =>
+const upsertLatestSql = (dialect: StoreDialect, rows: number) =>
   cached(
-    `${dialect}:latest:${rows}`,
+    `${dialect.name}:latest:${rows}`,
     () =>
       `insert into "latest_metrics" ("run_id", "key", "step", "timestamp", "value", "is_nan") values ${placeholders(dialect, rows, 6)} ` +
       `on conflict ("run_id", "key") do update set "step" = excluded."step", "timestamp" = excluded."timestamp", ` +
@@ -105,9 +105,9 @@ function bounds(s: Series): [number, number] {
 }
 
 /** Appends `s` to the key's last chunk when that one is small; false when it did not. */
-async function appendToLastChunk(tx: Executor, dialect: Dialect, runId: string, key: string, s: Series) {
+async function appendToLastChunk(tx: Executor, dialect: StoreDialect, runId: string, key: string, s: Series) {
   // FOR UPDATE: two concurrent calls on PostgreSQL must not both rewrite the same chunk.
-  const lock = dialect === 'postgres' ? sql` for update` : sql``;
+  const lock = dialect.forUpdate();
   const { rows } = await sql<{ id: number | string; n: number; data: Uint8Array }>`
     select "id", "n", "data" from "metric_chunks" where "run_id" = ${runId} and "key" = ${key}
     order by "id" desc limit 1${lock}`.execute(tx);
@@ -140,7 +140,7 @@ function concat(a: Series, b: Series): Series {
  */
 export async function insertMetrics(
   tx: Executor,
-  dialect: Dialect,
+  dialect: StoreDialect,
   runId: string,
   points: readonly MetricPoint[],
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Executor } from '../security/audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { RunsTable } from '../store/schema.js';
 import { chunks, IN_CHUNK } from './chunks.js';
 import type { MetricPoint } from './metric-store.js';

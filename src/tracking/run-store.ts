@@ -1,6 +1,6 @@
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Executor } from '../security/audit-log.js';
+import type { Executor } from '../store/executor.js';
 import type { RunsTable } from '../store/schema.js';
 import type { ExperimentStore } from './experiment-store.js';
 import { generateRunName } from './run-names.js';

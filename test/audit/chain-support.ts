@@ -67,7 +67,7 @@ export async function chainOf(dialect: DialectName, n: number): Promise<Chain> {
 
 /** What an intruder with database access does first. */
 export async function dropTriggers(store: Store): Promise<void> {
-  if (store.dialect === 'postgres') {
+  if (store.dialect.name === 'postgres') {
     await sql`drop trigger audit_events_no_update on audit_events`.execute(store.db);
     await sql`drop trigger audit_events_no_truncate on audit_events`.execute(store.db);
   } else {

@@ -16,8 +16,8 @@ describe.skipIf(!DIALECTS.includes('postgres'))('audit chain under concurrent wr
     try {
       const clock = new ManualClock(Date.UTC(2026, 10, 26));
       const writers = [
-        { name: 'a', store: a, log: new AuditLog('postgres', clock) },
-        { name: 'b', store: b, log: new AuditLog('postgres', clock) },
+        { name: 'a', store: a, log: new AuditLog(a.dialect, clock) },
+        { name: 'b', store: b, log: new AuditLog(b.dialect, clock) },
       ];
       await Promise.all(
         writers.flatMap((w) =>

@@ -32,7 +32,7 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     expect(await names(first)).toEqual(all);
     const second = await openOn(sb);
     expect(await names(second)).toEqual(all);
-    expect(first.dialect).toBe(dialect);
+    expect(first.dialect.name).toBe(dialect);
   });
 
   it('concurrent starts on one store migrate once, without error', async () => {

@@ -1,13 +1,8 @@
 import { type Kysely, sql } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
-// Column types that differ between dialects are chosen here once.
-function types(dialect: Dialect) {
-  return { time: dialect === 'postgres' ? ('bigint' as const) : ('integer' as const) };
-}
-
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const t = types(dialect);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const t = dialect.types;
   await db.schema
     .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -117,7 +112,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
 
   // Append-only, enforced by the database itself: the application never updates or deletes
   // audit rows, so a trigger refusing both costs nothing and stops accidental or casual edits.
-  if (dialect === 'postgres') {
+  if (dialect.name === 'postgres') {
     await sql`
       create function falaj_audit_append_only() returns trigger language plpgsql as $$
       begin

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Experiment tracking (MLflow's model): experiments and runs under a project, with params,
@@ -7,9 +7,8 @@ import type { Dialect } from '../dialect.js';
  * dataset inputs. Metric values are REAL/DOUBLE; NaN is stored as `is_nan = 1` with a NULL
  * value because SQLite turns NaN into NULL (±Infinity are stored as such on both dialects).
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
-  const real = dialect === 'postgres' ? ('double precision' as const) : ('real' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
 
   // Tables that must keep identical columns (they share one row type in schema.ts) are built
   // by one function each, so they cannot drift apart.
@@ -27,7 +26,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
       .addColumn('key', 'text', (c) => c.notNull())
       .addColumn('step', time, (c) => c.notNull())
       .addColumn('timestamp', time, (c) => c.notNull())
-      .addColumn('value', real)
+      .addColumn('value', dialect.types.double)
       .addColumn('is_nan', 'integer', (c) => c.notNull().defaultTo(0));
 
   await db.schema

@@ -1,27 +1,49 @@
 import { type Kysely, sql } from 'kysely';
-import { encodeChunk } from '../../tracking/metric-chunk.js';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 // Points per chunk when existing history is moved over.
 const CHUNK_POINTS = 1000;
 
 /**
- * Metric history in chunks (src/tracking/metric-chunk.ts): one row per (run, key, logging
+ * The chunk format as released with this migration, frozen here: n steps, then n timestamps,
+ * then n values, each a little-endian float64 (24·n bytes). It is a copy of `encodeChunk` in
+ * src/tracking/metric-chunk.ts, not an import: a released migration must write what it wrote
+ * when it was released, whatever the live code becomes (a new format gets a new migration
+ * that converts these chunks). test/store/migration-isolation.test.ts checks that the two agree
+ * while the format is unchanged.
+ */
+export function encodeChunkV1(s: {
+  steps: Float64Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+}): Buffer {
+  const n = s.steps.length;
+  const out = Buffer.alloc(24 * n);
+  for (let i = 0; i < n; i++) {
+    out.writeDoubleLE(s.steps[i]!, 8 * i);
+    out.writeDoubleLE(s.timestamps[i]!, 8 * (n + i));
+    out.writeDoubleLE(s.values[i]!, 8 * (2 * n + i));
+  }
+  return out;
+}
+
+/**
+ * Metric history in chunks (the format of `encodeChunkV1` above): one row per (run, key, logging
  * call) with the points packed as float64 arrays, replacing one row per point. Ingest writes
  * ~100× fewer index entries and a history page decodes arrays. Existing points move over,
  * per run and key in (step, timestamp) order, then the per-point table goes.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const pg = dialect === 'postgres';
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { serial, int64, bytes } = dialect.types;
   await db.schema
     .createTable('metric_chunks')
-    .addColumn('id', pg ? 'bigserial' : 'integer', (c) => c.primaryKey())
+    .addColumn('id', serial, (c) => c.primaryKey())
     .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('n', 'integer', (c) => c.notNull())
-    .addColumn('min_step', pg ? 'bigint' : 'integer', (c) => c.notNull())
-    .addColumn('max_step', pg ? 'bigint' : 'integer', (c) => c.notNull())
-    .addColumn('data', pg ? 'bytea' : 'blob', (c) => c.notNull())
+    .addColumn('min_step', int64, (c) => c.notNull())
+    .addColumn('max_step', int64, (c) => c.notNull())
+    .addColumn('data', bytes, (c) => c.notNull())
     .execute();
   await db.schema
     .createIndex('metric_chunks_run_key_step')
@@ -50,7 +72,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
         s.values[i] = r.is_nan ? Number.NaN : Number(r.value);
       });
       await sql`insert into "metric_chunks" ("run_id", "key", "n", "min_step", "max_step", "data")
-        values (${run_id}, ${key}, ${n}, ${s.steps[0]}, ${s.steps[n - 1]}, ${encodeChunk(s)})`.execute(db);
+        values (${run_id}, ${key}, ${n}, ${s.steps[0]}, ${s.steps[n - 1]}, ${encodeChunkV1(s)})`.execute(db);
     }
   }
   await db.schema.dropTable('metrics').execute();

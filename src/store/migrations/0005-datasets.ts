@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Datasets (src/data/): a project's named datasets, their immutable versions (Parquet in the
@@ -8,8 +8,8 @@ import type { Dialect } from '../dialect.js';
  * `datasets` already holds MLflow's run inputs (0002-tracking). Schemas, profiles, suites and
  * results are JSON text: they are read whole and never queried inside.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
 
   await db.schema
     .createTable('data_datasets')

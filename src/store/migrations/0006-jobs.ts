@@ -1,14 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Compute jobs: queues (their quota configuration as JSON, validated by src/jobs/scheduler),
  * jobs with their spec, state and current attempt, every state transition as an event, and
  * named leases so that exactly one server schedules when several share a database.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const pg = dialect === 'postgres';
-  const time = pg ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time, serial } = dialect.types;
   await db.schema
     .createTable('queues')
     .addColumn('name', 'text', (c) => c.primaryKey())
@@ -48,7 +47,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('job_events')
-    .addColumn('id', pg ? 'bigserial' : 'integer', (c) => c.primaryKey())
+    .addColumn('id', serial, (c) => c.primaryKey())
     .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
     .addColumn('at', time, (c) => c.notNull())
     .addColumn('attempt', 'integer', (c) => c.notNull())

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Agents (`falaj agent` on other machines) and the attempts assigned to them. An agent's lease is
  * renewed by each heartbeat; once it lapses, the agent's unfinished attempts read as lost. The
  * launch request (with the attempt's FALAJ_TOKEN) is stored sealed under the keyring.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
   await db.schema
     .createTable('agents')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * When the scheduler asked a job's attempt to stop so that another job gets its capacity. Kept
@@ -7,7 +7,7 @@ import type { Dialect } from '../dialect.js';
  * must still requeue the job when the attempt ends (not record a cancel), and must not count
  * its capacity twice meanwhile.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
   await db.schema.alterTable('jobs').addColumn('preempt_requested_at', time).execute();
 }

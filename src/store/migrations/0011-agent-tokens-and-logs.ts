@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Agent tokens: the credential `falaj agent` runs with. An owner mints one per machine (or
@@ -11,8 +11,8 @@ import type { Dialect } from '../dialect.js';
  * written so that `falaj jobs logs -f` follows it live; replaced by the whole log (an artifact)
  * when the attempt ends.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
   await db.schema
     .createTable('agent_tokens')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -29,7 +29,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .createTable('agent_log_chunks')
     .addColumn('external_id', 'text', (c) => c.notNull())
     .addColumn('offset', 'bigint', (c) => c.notNull())
-    .addColumn('data', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+    .addColumn('data', dialect.types.bytes, (c) => c.notNull())
     .addPrimaryKeyConstraint('agent_log_chunks_pk', ['external_id', 'offset'])
     .execute();
 }

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { StoreDialect } from '../dialects/dialect.js';
 
 /**
  * Login failures counted per source address as well as per username (see
@@ -11,8 +11,8 @@ import type { Dialect } from '../dialect.js';
  * are kept as the '*' rows, so an upgrade in the middle of a guessing run does not hand out a
  * fresh allowance; an old lock is not kept, because a '*' row slows down and never locks.
  */
-export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void> {
+  const { time } = dialect.types;
   await db.schema.alterTable('login_attempts').renameTo('login_attempts_0001').execute();
   await db.schema
     .createTable('login_attempts')

@@ -16,7 +16,7 @@
 
 import { type RawBuilder, sql } from 'kysely';
 import { FalajError } from '../../core/errors.js';
-import type { Dialect } from '../../store/dialect.js';
+import type { StoreDialect } from '../../store/dialects/dialect.js';
 import type { Clause, NumericComparator, OrderTerm, StringComparator } from './parser.js';
 
 export type RunViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
@@ -60,32 +60,11 @@ function checkLikePattern(pattern: string): void {
     );
 }
 
-const globLiteral = (c: string): string => (c === '*' ? '[*]' : c === '?' ? '[?]' : c === '[' ? '[[]' : c);
-
-/**
- * A LIKE pattern (`%`, `_`, backslash escapes) as the equivalent SQLite GLOB pattern, which is
- * what makes LIKE case-sensitive on SQLite: `*`, `?` and `[` in the value become one-character
- * classes, so only the pattern's own wildcards are wildcards.
- */
-export function likeToGlob(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) out += globLiteral(pattern[++i]!);
-    else if (c === '%') out += '*';
-    else if (c === '_') out += '?';
-    else out += globLiteral(c);
-  }
-  return out;
-}
-
-export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ id: string }> {
-  const pg = dialect === 'postgres';
+export function compileSearch(dialect: StoreDialect, q: CompileInput): RawBuilder<{ id: string }> {
   const ref = (alias: string, column: string) => sql.ref(`${alias}.${column}`);
   const runId = sql.ref('r.id');
-  // Byte order for text on PostgreSQL, the order SQLite's BINARY collation gives.
-  const text = (e: Frag): Frag => (pg ? sql`${e} collate "C"` : e);
-  const num = (v: number): Frag => (pg ? sql`cast(${v} as double precision)` : sql`${v}`);
+  // Text orders by bytes on both dialects.
+  const text = (e: Frag): Frag => dialect.byteOrder(e);
 
   const stringPredicate = (col: Frag, op: StringComparator, value: string | string[]): Frag => {
     const list = Array.isArray(value) ? value : [value];
@@ -101,10 +80,10 @@ export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ i
         return sql`${col} not in (${sql.join(list)})`;
       case 'LIKE':
         checkLikePattern(one);
-        return pg ? sql`${col} like ${one}` : sql`${col} glob ${likeToGlob(one)}`;
+        return dialect.like(col, one);
       case 'ILIKE':
         checkLikePattern(one);
-        return pg ? sql`${col} ilike ${one}` : sql`${col} like ${one} escape '\\'`;
+        return dialect.ilike(col, one);
     }
   };
 
@@ -126,7 +105,7 @@ export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ i
           : sql`${value} ${numericOp(c.op)} ${c.value}`;
       sets.push(sql`select run_id from latest_metrics where ${sql.ref('key')} = ${c.key} and ${predicate}`);
     } else if (c.entity === 'attribute') {
-      if (c.numeric) where.push(sql`${ref('r', c.column)} ${numericOp(c.op)} ${num(c.value)}`);
+      if (c.numeric) where.push(sql`${ref('r', c.column)} ${numericOp(c.op)} ${dialect.double(c.value)}`);
       else where.push(stringPredicate(ref('r', c.column), c.op, c.value));
     } else {
       const table = c.entity === 'param' ? sql`params` : sql`run_tags`;
@@ -140,7 +119,7 @@ export function compileSearch(dialect: Dialect, q: CompileInput): RawBuilder<{ i
     where.push(sql`${runId} in (${sql.join(sets, sql` intersect `)})`);
     // Start from the matching ids, not from every run of the experiments: SQLite's planner,
     // without statistics, prefers the experiment index, and a unary + keeps it off that index.
-    where.push(pg ? sql`r.experiment_id ${experiments}` : sql`+r.experiment_id ${experiments}`);
+    where.push(sql`${dialect.unindexed(sql.ref('r.experiment_id'))} ${experiments}`);
   } else {
     where.push(sql`r.experiment_id ${experiments}`);
   }

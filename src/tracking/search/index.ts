@@ -1,13 +1,12 @@
 // Run search with MLflow's filter grammar and order_by, compiled to parameterised SQL on SQLite
 // and PostgreSQL, paged with opaque tokens. The MLflow routes and Falaj's own API call this.
 import { FalajError } from '../../core/errors.js';
-import type { Executor } from '../../security/audit-log.js';
-import type { Dialect } from '../../store/dialect.js';
+import type { StoreDialect } from '../../store/dialects/dialect.js';
+import type { Executor } from '../../store/executor.js';
 import { compileSearch, type RunViewType } from './compile.js';
 import { decodePageToken, encodePageToken, fingerprint } from './page-token.js';
 import { parseFilter, parseOrderBy } from './parser.js';
 
-export { likeToGlob } from './compile.js';
 export type { Clause, Comparator, Entity, OrderTerm } from './parser.js';
 export type { RunViewType };
 export { parseFilter, parseOrderBy };
@@ -34,7 +33,7 @@ export interface SearchRunsQuery {
  */
 export async function searchRunIds(
   db: Executor,
-  dialect: Dialect,
+  dialect: StoreDialect,
   q: SearchRunsQuery,
 ): Promise<{ runIds: string[]; nextPageToken?: string }> {
   if (!Number.isSafeInteger(q.maxResults) || q.maxResults < 1 || q.maxResults > MAX_RESULTS_LIMIT)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FalajError } from '../../../src/core/errors.js';
-import { likeToGlob, parseFilter, parseOrderBy } from '../../../src/tracking/search/index.js';
+import { parseFilter, parseOrderBy } from '../../../src/tracking/search/index.js';
 
 function errorOf(fn: () => unknown): FalajError {
   try {
@@ -224,15 +224,5 @@ describe('parseOrderBy', () => {
     expect(errorOf(() => parseOrderBy(Array.from({ length: 11 }, () => 'metrics.a'))).message).toContain(
       'at most',
     );
-  });
-});
-
-describe('likeToGlob', () => {
-  it('turns LIKE wildcards into GLOB ones and GLOB metacharacters into literals', () => {
-    expect(likeToGlob('a%b_c')).toBe('a*b?c');
-    expect(likeToGlob('*?[]')).toBe('[*][?][[]]');
-    expect(likeToGlob('50\\%\\_off')).toBe('50%_off');
-    expect(likeToGlob('x\\\\y')).toBe('x\\y');
-    expect(likeToGlob('\\*')).toBe('[*]');
   });
 });

@@ -1,2 +1,0 @@
-/** The SQL dialects the metadata store runs on. */
-export type Dialect = 'sqlite' | 'postgres';
