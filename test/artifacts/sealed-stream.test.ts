@@ -1,7 +1,7 @@
 // The sealed-stream format (format 1) pinned down: blobs written before the format moved to its
 // own module still open, a fixed key and nonce prefix still give the same bytes, and a reader
 // written from the format's description alone (node:crypto, no store code) opens what the
-// store writes.
+// store writes; and the sealer and opener on their own (the last-chunk mark).
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -152,5 +152,41 @@ describe('sealed-stream format 1: compatibility', () => {
       expectCode(error, 'FALAJ_ARTIFACT_INTEGRITY');
       expect(data.length).toBeLessThanOrEqual(Math.floor(i / 32) * 16);
     }
+  });
+});
+
+describe('chunk envelope: the last-chunk mark', () => {
+  const key = randomBytes(32);
+  const prefix = randomBytes(8);
+  async function seal(plain: Buffer): Promise<Buffer> {
+    return (await drain(pieces(plain, [5]).pipe(new ChunkSealer(key, prefix, 16, undefined)))).data;
+  }
+  const open = (sealedBytes: Buffer, plain: Buffer) =>
+    drain(pieces(sealedBytes, [7]).pipe(new ChunkOpener(key, prefix, 16, sha256(plain), plain.length)));
+
+  it('opens what it sealed', async () => {
+    const plain = randomBytes(40); // chunks of 16, 16 and 8 bytes
+    const sealedBytes = await seal(plain);
+    expect(sealedBytes.length).toBe(40 + 3 * 16);
+    expect((await open(sealedBytes, plain)).data.equals(plain)).toBe(true);
+  });
+
+  it('dropping the last chunk is caught by the mark alone (size and hash made to agree)', async () => {
+    const plain = randomBytes(40);
+    const sealedBytes = await seal(plain);
+    // The opener is told the truncated size and hash, as if the sidecar had been forged to match:
+    // the new last chunk was sealed as "not last", so its tag fails.
+    const { data, error } = await open(sealedBytes.subarray(0, 2 * 32), plain.subarray(0, 32));
+    expectCode(error, 'FALAJ_ARTIFACT_INTEGRITY');
+    expect((error as { details?: { chunk?: number } }).details?.chunk).toBe(1);
+    expect(data.length).toBeLessThanOrEqual(16);
+    expect(data.equals(plain.subarray(0, data.length))).toBe(true);
+  });
+
+  it('a chunk appended after the last one is refused', async () => {
+    const plain = randomBytes(32);
+    const sealedBytes = await seal(plain);
+    const extended = Buffer.concat([sealedBytes, sealedBytes.subarray(0, 32)]);
+    expectCode((await open(extended, plain)).error, 'FALAJ_ARTIFACT_INTEGRITY');
   });
 });
