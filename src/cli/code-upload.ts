@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { FalajClient } from '../client/index.js';
 import { packFolder } from '../jobs/code-snapshot.js';
-import { ApiError, type FalajClient } from './client.js';
 
 /** Packs `dir` and uploads it as `jobs/code/<sha256 prefix>.tar`; returns the artifact path. */
 export async function uploadCode(client: FalajClient, dir: string): Promise<string> {
@@ -15,23 +15,13 @@ export async function uploadCode(client: FalajClient, dir: string): Promise<stri
     await packFolder(path.resolve(dir), tar);
     const bytes = await readFile(tar);
     const artifact = `jobs/code/${createHash('sha256').update(bytes).digest('hex').slice(0, 24)}.tar`;
-    const url = `${client.url}/api/v1/projects/${encodeURIComponent(client.project ?? '')}/artifacts/files/${artifact}`;
-    const res = await fetch(url, {
-      method: 'PUT',
-      headers: {
-        ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
-        'content-type': 'application/x-tar',
+    await client.request(
+      'PUT',
+      `/api/v1/projects/${encodeURIComponent(client.project ?? '')}/artifacts/files/${artifact}`,
+      {
+        body: { body: bytes, headers: { 'content-type': 'application/x-tar' } },
       },
-      body: bytes,
-    });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-      throw new ApiError(
-        res.status,
-        body.error?.code ?? `HTTP_${res.status}`,
-        body.error?.message ?? res.statusText,
-      );
-    }
+    );
     return artifact;
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -1,6 +1,23 @@
 import type { Command } from 'commander';
+import { FalajApiError, FalajClient, resolveConnection } from '../client/index.js';
 import { FalajError } from '../core/errors.js';
-import { ApiError, FalajClient, type RemoteOptions } from './client.js';
+
+/** Global options every remote command accepts. */
+export interface RemoteOptions {
+  url?: string;
+  token?: string;
+  /** Project for APIs whose URLs carry none (MLflow's): sent as X-Falaj-Project. */
+  project?: string;
+  json?: boolean;
+}
+
+/**
+ * The CLI's client: URL and token from flags, then FALAJ_URL/FALAJ_TOKEN, then the file
+ * `falaj login` wrote; no timeout and no retries (a command is run again by hand).
+ */
+export function cliClient(opts: RemoteOptions): FalajClient {
+  return new FalajClient(resolveConnection(opts));
+}
 
 /** Adds --url, --token and --json to a command that talks to a server. */
 export function remoteOptions(cmd: Command): Command {
@@ -28,7 +45,7 @@ export function action<A extends unknown[]>(
     const cmd = args[args.length - 1] as Command;
     const opts = cmd.opts() as RemoteOptions & Record<string, unknown>;
     try {
-      await fn(new FalajClient(opts), opts, ...(args.slice(0, -2) as A));
+      await fn(cliClient(opts), opts, ...(args.slice(0, -2) as A));
     } catch (err) {
       reportError(err, opts.json === true);
     }
@@ -36,9 +53,10 @@ export function action<A extends unknown[]>(
 }
 
 export function reportError(err: unknown, json: boolean): never {
-  const code = err instanceof ApiError || err instanceof FalajError ? err.code : 'FALAJ_INTERNAL';
+  const code =
+    err instanceof FalajApiError ? err.errorCode : err instanceof FalajError ? err.code : 'FALAJ_INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
-  const details = err instanceof ApiError || err instanceof FalajError ? err.details : undefined;
+  const details = err instanceof FalajApiError || err instanceof FalajError ? err.details : undefined;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
   else process.stderr.write(`error ${code}: ${message}\n`);
   process.exit(1);

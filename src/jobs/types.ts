@@ -44,7 +44,13 @@ export interface JobSpec {
 
 export type JobState = 'queued' | 'admitted' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'preempted';
 
+/** The states a job never leaves (the one list: the server, the CLI and the trial jobs use it). */
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Whether a job in `state` (as the API reports it) has ended for good. */
+export function isTerminalState(state: string): boolean {
+  return (TERMINAL_STATES as readonly string[]).includes(state);
+}
 
 /** Where one node's share of a job was placed: a node of an executor, and its GPU indices there. */
 export interface Placement {
@@ -77,9 +83,19 @@ export interface LaunchRequest {
   readonly network?: 'host' | 'none';
 }
 
+export type AttemptState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+
+/** The states an attempt never leaves. */
+export const ATTEMPT_ENDED_STATES: ReadonlySet<string> = new Set<AttemptState>([
+  'succeeded',
+  'failed',
+  'cancelled',
+  'lost',
+]);
+
 /** An executor's view of one attempt. `exitCode`/`signal` when it ended. */
 export interface AttemptStatus {
-  readonly state: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+  readonly state: AttemptState;
   readonly exitCode?: number;
   readonly signal?: string;
   /** Why, in words (e.g. "exit code 3", "killed by SIGKILL", "cancelled outside Falaj"). */

@@ -1,8 +1,5 @@
-import { readCliConfig } from '../cli/cli-config.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from '../core/config.js';
-import { FalajApiError } from './errors.js';
+import { type BinaryResponse, FalajApiError, FalajClient, resolveConnection } from '../client/index.js';
 import { Run, type RunHost } from './run.js';
-import { type BinaryResponse, Transport } from './transport.js';
 import type {
   ArtifactFile,
   Experiment,
@@ -104,7 +101,7 @@ const toKeyValues = (o: Record<string, string> | undefined): KeyValue[] =>
 export class Falaj {
   readonly url: string;
   readonly project: string | undefined;
-  private readonly transport: Transport;
+  private readonly transport: FalajClient;
   private readonly flushIntervalMs: number;
   private readonly onError: (err: unknown) => void;
   private readonly env: NodeJS.ProcessEnv;
@@ -113,20 +110,14 @@ export class Falaj {
   constructor(opts: FalajOptions = {}) {
     const env = opts.env ?? process.env;
     this.env = env;
-    // The login file is read only when something is missing (and empty variables count as unset).
-    const file = opts.url || env.FALAJ_URL ? {} : readCliConfig(env);
-    const url = (opts.url || env.FALAJ_URL || file.url || `http://${DEFAULT_HOST}:${DEFAULT_PORT}`).replace(
-      /\/+$/,
-      '',
-    );
-    const token = opts.token || env.FALAJ_TOKEN || (opts.url || env.FALAJ_URL ? undefined : file.token);
-    this.url = url;
-    this.project = opts.project || env.FALAJ_PROJECT || undefined;
-    this.transport = new Transport({
-      url,
-      token,
-      project: this.project,
-      fetch: opts.fetch ?? globalThis.fetch,
+    // The login file is read only when no URL was given (empty variables count as unset), so
+    // its token goes only to its own server.
+    const connection = resolveConnection(opts, env, 'without-url');
+    this.url = connection.url;
+    this.project = connection.project;
+    this.transport = new FalajClient({
+      ...connection,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
       timeoutMs: opts.timeoutMs ?? 60_000,
       retries: opts.retries ?? 3,
     });
@@ -230,7 +221,7 @@ export class Falaj {
       const res = await this.transport.request<BinaryResponse>('GET', path, {
         query: { key, format: 'f64', pageToken },
         retry: 'idempotent',
-        binary: true,
+        as: 'bytes',
       });
       const n = Number(res.headers.get('x-falaj-points') ?? 0);
       // A copy: the view must start on an 8-byte boundary.

@@ -1,8 +1,7 @@
-export { FalajApiError } from './errors.js';
+export { FalajApiError, type RetryPolicy } from '../client/index.js';
 export { Falaj, type FalajOptions, type StartRunOptions } from './falaj.js';
 export { BATCH_LIMITS } from './log-buffer.js';
 export { Run, runArtifactPrefix } from './run.js';
-export type { RetryPolicy } from './transport.js';
 export type {
   ArtifactFile,
   Experiment,

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FalajApiError } from './errors.js';
+import { FalajApiError, type FalajClient } from '../client/index.js';
 import { exitHook } from './exit-hook.js';
 import { type Batch, LogBuffer } from './log-buffer.js';
-import type { Transport } from './transport.js';
 import type { ArtifactFile, RunInfo, RunStatus, UploadedArtifact } from './types.js';
 import { encodeMetricValue } from './wire.js';
 
@@ -15,7 +14,7 @@ const MAX_TAG_VALUE = 8000;
 
 /** What a Run needs from the client that made it. */
 export interface RunHost {
-  transport: Transport;
+  transport: FalajClient;
   flushIntervalMs: number;
   onError: (err: unknown) => void;
   projectName(): Promise<string>;

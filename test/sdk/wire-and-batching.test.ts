@@ -1,8 +1,9 @@
 // The SDK's pieces that need no server: the NaN/Infinity wire format and how the log buffer
 // cuts batches within MLflow's limits (counts and the 1 MB body limit).
 import { describe, expect, it } from 'vitest';
+import { parseJson } from '../../src/client/json.js';
 import { BATCH_LIMITS, type Batch, LogBuffer } from '../../src/sdk/log-buffer.js';
-import { decodeMetricValue, encodeMetricValue, parseJson } from '../../src/sdk/wire.js';
+import { decodeMetricValue, encodeMetricValue } from '../../src/sdk/wire.js';
 
 describe('metric value wire format', () => {
   it('sends non-finite values as protobuf JSON strings and reads strings, bare tokens and null', () => {

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { validateArtifactPath } from '../../artifacts/artifact-paths.js';
-import { ApiError, type FalajClient } from '../client.js';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 
@@ -47,7 +47,9 @@ function send(
   return new Promise((resolve, reject) => {
     const req = lib.request(url, { method, headers }, resolve);
     req.on('error', (err) =>
-      reject(new ApiError(0, 'FALAJ_UNREACHABLE', `cannot reach ${client.url}: ${(err as Error).message}`)),
+      reject(
+        new FalajApiError(0, 'FALAJ_UNREACHABLE', `cannot reach ${client.url}: ${(err as Error).message}`),
+      ),
     );
     if (opts.body) {
       // A refused upload is answered early; the rest of the file is then not sent.
@@ -67,11 +69,11 @@ async function readJson(res: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function failure(res: IncomingMessage): Promise<ApiError> {
+async function failure(res: IncomingMessage): Promise<FalajApiError> {
   const e = (
     (await readJson(res)) as { error?: { code?: string; message?: string; details?: unknown } } | null
   )?.error;
-  return new ApiError(
+  return new FalajApiError(
     res.statusCode ?? 0,
     e?.code ?? `HTTP_${res.statusCode}`,
     e?.message ?? res.statusMessage ?? 'request failed',
@@ -196,14 +198,14 @@ export function registerArtifactCommands(program: Command): void {
       try {
         await pipeline(res, check, meter.meter, sink, { end: sink !== process.stdout });
         if (cutShort || bytes !== total)
-          throw new ApiError(
+          throw new FalajApiError(
             0,
             'FALAJ_ARTIFACT_INTEGRITY',
             `download cut short at ${bytes} of ${total} bytes (the server found damaged data, or the connection broke)`,
           );
         const digest = hash.digest('hex');
         if (digest !== expected) {
-          throw new ApiError(
+          throw new FalajApiError(
             0,
             'FALAJ_ARTIFACT_INTEGRITY',
             `downloaded bytes hash to ${digest}, the server said ${expected}`,
@@ -212,8 +214,8 @@ export function registerArtifactCommands(program: Command): void {
         if (partial && output) await rename(partial, output);
       } catch (err) {
         if (partial) await rm(partial, { force: true });
-        if (err instanceof ApiError) throw err;
-        throw new ApiError(
+        if (err instanceof FalajApiError) throw err;
+        throw new FalajApiError(
           0,
           'FALAJ_ARTIFACT_INTEGRITY',
           `download failed after ${bytes} of ${total} bytes: ${(err as Error).message}`,

@@ -4,10 +4,10 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { formatOf, ingestFile } from '../../data/ingest.js';
 import type { ColumnSchema } from '../../data/types.js';
 import { DuckWorkspace } from '../../data/workspace.js';
-import { ApiError, type FalajClient } from '../client.js';
 
 const VERSION = /^([A-Za-z0-9][A-Za-z0-9._-]*)@(\d+|latest)$/;
 
@@ -20,7 +20,7 @@ export function parseVersionRef(arg: string): { dataset: string; version: string
 
 export function datasetsUrl(client: FalajClient): string {
   if (!client.project) {
-    throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', 'name the project: --project NAME or FALAJ_PROJECT');
+    throw new FalajApiError(0, 'FALAJ_INVALID_ARGUMENT', 'name the project: --project NAME or FALAJ_PROJECT');
   }
   return `/api/v1/projects/${encodeURIComponent(client.project)}/datasets`;
 }
@@ -29,39 +29,17 @@ export function versionUrl(client: FalajClient, ref: { dataset: string; version:
   return `${datasetsUrl(client)}/${encodeURIComponent(ref.dataset)}/versions/${ref.version}`;
 }
 
-function headers(client: FalajClient): Record<string, string> {
-  return client.token ? { authorization: `Bearer ${client.token}` } : {};
-}
-
-async function failure(res: Response): Promise<ApiError> {
-  const text = await res.text();
-  let e: { code?: string; message?: string; details?: unknown } | undefined;
-  try {
-    e = (JSON.parse(text) as { error?: typeof e }).error;
-  } catch {
-    e = { message: text.slice(0, 200) };
-  }
-  return new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? res.statusText, e?.details);
-}
-
 /** Streams a local file as the body of a new version. */
 export async function uploadVersion(client: FalajClient, dataset: string, file: string): Promise<unknown> {
   const name = file.split(/[\\/]/).pop() as string;
   formatOf(name);
-  const url = `${client.url}${datasetsUrl(client)}/${encodeURIComponent(dataset)}/versions?fileName=${encodeURIComponent(name)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { ...headers(client), 'content-type': 'application/octet-stream' },
-      body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'],
-      duplex: 'half',
-    } as RequestInit);
-  } catch (err) {
-    throw new ApiError(0, 'FALAJ_UNREACHABLE', `cannot reach ${client.url}: ${(err as Error).cause ?? err}`);
-  }
-  if (!res.ok) throw await failure(res);
-  return res.json();
+  return client.request('POST', `${datasetsUrl(client)}/${encodeURIComponent(dataset)}/versions`, {
+    query: { fileName: name },
+    body: {
+      body: Readable.toWeb(createReadStream(file)),
+      headers: { 'content-type': 'application/octet-stream' },
+    },
+  });
 }
 
 /** A prepared table: a Parquet file in `ws` and its columns. */
@@ -84,16 +62,7 @@ export async function prepare(
     const r = await ingestFile(ws, arg, arg, formatOf(arg), out);
     return { parquet: out, schema: r.schema, warnings: r.warnings };
   }
-  const res = await fetch(`${client.url}${versionUrl(client, ref)}/data`, { headers: headers(client) }).catch(
-    (err: unknown) => {
-      throw new ApiError(
-        0,
-        'FALAJ_UNREACHABLE',
-        `cannot reach ${client.url}: ${(err as Error).cause ?? err}`,
-      );
-    },
-  );
-  if (!res.ok || !res.body) throw await failure(res);
+  const res = await client.request<Response>('GET', `${versionUrl(client, ref)}/data`, { as: 'response' });
   await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), createWriteStream(out));
   const described = await ws.rows('DESCRIBE SELECT * FROM read_parquet($1)', [out]);
   return {

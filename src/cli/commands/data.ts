@@ -2,13 +2,13 @@
 // (a local file computed here with DuckDB, or a version `dataset@N` from the server).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { FalajApiError } from '../../client/index.js';
 import { computeProfile } from '../../data/profile.js';
 import { suggestSuite } from '../../data/suggest.js';
 import { parseSuite } from '../../data/suite.js';
 import type { Profile, Suite, ValidationResult } from '../../data/types.js';
 import { runSuite } from '../../data/validate.js';
 import { computeDriftDuckDB, computeFairnessDuckDB, type DriftMethod } from '../../statistics/index.js';
-import { ApiError } from '../client.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 import { printDrift, printFairness, printProfile, printValidation } from './data-print.js';
@@ -40,7 +40,11 @@ function readSuite(file: string): Suite {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', `cannot read suite '${file}': ${(err as Error).message}`);
+    throw new FalajApiError(
+      0,
+      'FALAJ_INVALID_ARGUMENT',
+      `cannot read suite '${file}': ${(err as Error).message}`,
+    );
   }
   return parseSuite(doc);
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { FalajClient } from '../client.js';
-import { ApiError } from '../client.js';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 
@@ -23,7 +22,7 @@ export async function resolveExperiment(client: FalajClient, nameOrId: string): 
     return (await client.get<{ experiment: MlflowExperiment }>(`${MLFLOW}/experiments/get-by-name?${q}`))
       .experiment;
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    if (!(err instanceof FalajApiError) || err.status !== 404) throw err;
     const q = new URLSearchParams({ experiment_id: nameOrId });
     return (await client.get<{ experiment: MlflowExperiment }>(`${MLFLOW}/experiments/get?${q}`)).experiment;
   }
@@ -33,7 +32,7 @@ export async function resolveExperiment(client: FalajClient, nameOrId: string): 
 export function keyValues(pairs: string[] | undefined): { key: string; value: string }[] {
   return (pairs ?? []).map((p) => {
     const i = p.indexOf('=');
-    if (i <= 0) throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', `expected key=value, got '${p}'`);
+    if (i <= 0) throw new FalajApiError(0, 'FALAJ_INVALID_ARGUMENT', `expected key=value, got '${p}'`);
     return { key: p.slice(0, i), value: p.slice(i + 1) };
   });
 }
@@ -61,7 +60,8 @@ export function registerExperimentCommands(program: Command): void {
   ).action(
     action(async (client, opts) => {
       const viewType = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' }[String(opts.view)];
-      if (!viewType) throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', '--view must be active, deleted or all');
+      if (!viewType)
+        throw new FalajApiError(0, 'FALAJ_INVALID_ARGUMENT', '--view must be active, deleted or all');
       const all: MlflowExperiment[] = [];
       let pageToken: string | undefined;
       do {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { parseJobSpec, parseJobSpecText } from '../../jobs/job-spec.js';
-import { ApiError, type FalajClient } from '../client.js';
+import { isTerminalState } from '../../jobs/types.js';
 import { uploadCode } from '../code-upload.js';
 import { printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
@@ -23,7 +24,11 @@ const COLUMNS = ['id', 'name', 'queue', 'state', 'attempt', 'reason'] as const;
 
 function jobsUrl(client: FalajClient): string {
   if (!client.project)
-    throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', 'which project? pass --project or set FALAJ_PROJECT');
+    throw new FalajApiError(
+      0,
+      'FALAJ_INVALID_ARGUMENT',
+      'which project? pass --project or set FALAJ_PROJECT',
+    );
   return `/api/v1/projects/${encodeURIComponent(client.project)}/jobs`;
 }
 
@@ -37,8 +42,6 @@ function row(j: JobView) {
     reason: j.reason ?? '',
   };
 }
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function registerJobCommands(program: Command): void {
   const jobs = program
@@ -128,22 +131,13 @@ export function registerJobCommands(program: Command): void {
       .option('-f, --follow', 'stream until the job ends'),
   ).action(
     action(async (client, opts, id: string) => {
-      const url = `${client.url}${jobsUrl(client)}/${encodeURIComponent(id)}/logs${opts.follow ? '?follow=true' : ''}`;
-      const headers: Record<string, string> = {};
-      if (client.token) headers.authorization = `Bearer ${client.token}`;
+      const logsUrl = `${jobsUrl(client)}/${encodeURIComponent(id)}/logs`;
       // Follow across a job that has not started yet: wait for its attempt, then stream it.
       for (;;) {
-        const res = await fetch(url, { headers });
-        if (!res.ok) {
-          const body = (await res.json().catch(() => ({}))) as {
-            error?: { code?: string; message?: string };
-          };
-          throw new ApiError(
-            res.status,
-            body.error?.code ?? `HTTP_${res.status}`,
-            body.error?.message ?? res.statusText,
-          );
-        }
+        const res = await client.request<Response>('GET', logsUrl, {
+          query: { follow: opts.follow ? 'true' : undefined },
+          as: 'response',
+        });
         let wrote = false;
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           wrote = true;
@@ -151,7 +145,7 @@ export function registerJobCommands(program: Command): void {
         }
         if (!opts.follow) return;
         const job = await client.get<JobView>(`${jobsUrl(client)}/${encodeURIComponent(id)}`);
-        if (wrote || TERMINAL.has(job.state)) return;
+        if (wrote || isTerminalState(job.state)) return;
         await new Promise((r) => setTimeout(r, 500));
       }
     }),

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { cliConfigPath, readCliConfig, writeCliConfig } from '../cli-config.js';
+import { cliConfigPath, readCliConfig, writeCliConfig } from '../../client/index.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 
@@ -37,8 +37,7 @@ export function registerLoginCommands(program: Command): void {
       const res = await client.request<{ token: string; expiresAt: string; mfaEnrollmentRequired: boolean }>(
         'POST',
         '/api/v1/auth/login',
-        body,
-        { auth: false },
+        { json: body, auth: false },
       );
       const file = writeCliConfig({ url: client.url, token: res.token, username: String(opts.username) });
       printMessage(

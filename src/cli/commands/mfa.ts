@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type { FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
-import type { FalajClient } from '../client.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 import { promptSecret } from './login.js';

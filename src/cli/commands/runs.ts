@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiError, type FalajClient } from '../client.js';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 import { collect, keyValues, MLFLOW, resolveExperiment } from './experiments.js';
@@ -66,7 +66,7 @@ function parseMetric(text: string, now: number) {
   const m = /^([^=]+)=([^@]+)(?:@(\d+))?$/.exec(text);
   const value = m ? Number(m[2]) : Number.NaN;
   if (!m || (Number.isNaN(value) && m[2]!.trim().toLowerCase() !== 'nan')) {
-    throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', `expected --metric key=value[@step], got '${text}'`);
+    throw new FalajApiError(0, 'FALAJ_INVALID_ARGUMENT', `expected --metric key=value[@step], got '${text}'`);
   }
   return { key: m[1]!, value, step: m[3] ? Number(m[3]) : 0, timestamp: now };
 }
@@ -91,7 +91,7 @@ export function registerRunCommands(program: Command): void {
         const e = await resolveExperiment(client, experiment);
         const viewType = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' }[String(opts.view)];
         if (!viewType)
-          throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', '--view must be active, deleted or all');
+          throw new FalajApiError(0, 'FALAJ_INVALID_ARGUMENT', '--view must be active, deleted or all');
         const found = await searchRuns(
           client,
           {
@@ -188,7 +188,11 @@ export function registerRunCommands(program: Command): void {
       const params = keyValues(opts.param as string[] | undefined);
       const tags = keyValues(opts.tag as string[] | undefined);
       if (!metrics.length && !params.length && !tags.length) {
-        throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', 'nothing to log: give --param, --metric or --tag');
+        throw new FalajApiError(
+          0,
+          'FALAJ_INVALID_ARGUMENT',
+          'nothing to log: give --param, --metric or --tag',
+        );
       }
       await client.post(`${MLFLOW}/runs/log-batch`, { run_id: runId, metrics, params, tags });
       printMessage(

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
-import { ApiError, type FalajClient } from '../client.js';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 
 function secretsUrl(client: FalajClient): string {
   if (!client.project)
-    throw new ApiError(0, 'FALAJ_INVALID_ARGUMENT', 'which project? pass --project or set FALAJ_PROJECT');
+    throw new FalajApiError(
+      0,
+      'FALAJ_INVALID_ARGUMENT',
+      'which project? pass --project or set FALAJ_PROJECT',
+    );
   return `/api/v1/projects/${encodeURIComponent(client.project)}/secrets`;
 }
 
@@ -28,7 +32,7 @@ export function registerSecretCommands(program: Command): void {
     action(async (client, opts, name: string) => {
       const value = await readStdin();
       if (!value)
-        throw new ApiError(
+        throw new FalajApiError(
           0,
           'FALAJ_INVALID_ARGUMENT',
           'no value on stdin (e.g. `printf %s "$PW" | falaj secrets set db`)',

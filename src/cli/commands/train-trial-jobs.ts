@@ -1,8 +1,9 @@
+import type { FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
+import { isTerminalState } from '../../jobs/types.js';
 import { Falaj } from '../../sdk/falaj.js';
 import { createStudy, type TrialRecord } from '../../training/tuning/index.js';
 import { defaultSpace, type ModelChoice } from '../../training/tuning-defaults.js';
-import type { FalajClient } from '../client.js';
 
 interface JobView {
   id: string;
@@ -10,8 +11,6 @@ interface JobView {
   reason: string | null;
   runId: string;
 }
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
  * `falaj train --tune N --trial-jobs K`: the study runs here, and each trial is a job (K at once)
@@ -76,7 +75,7 @@ export async function tuneWithTrialJobs(
           parentRunId: study.id,
         });
         let state = job;
-        while (!TERMINAL.has(state.state)) {
+        while (!isTerminalState(state.state)) {
           await new Promise((r) => setTimeout(r, 500));
           state = await client.get<JobView>(`${jobsUrl}/${job.id}`);
         }

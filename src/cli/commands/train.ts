@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import type { FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
 import { Falaj } from '../../sdk/falaj.js';
 import type { Run } from '../../sdk/run.js';
@@ -12,9 +13,8 @@ import { loadFrame } from '../../training/load/index.js';
 import { loadModel } from '../../training/model-file.js';
 import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
 import type { ModelChoice } from '../../training/tuning-defaults.js';
-import { FalajClient } from '../client.js';
 import { uploadFileAsCode } from '../code-upload.js';
-import { reportError } from '../remote.js';
+import { cliClient, reportError } from '../remote.js';
 import { tuneWithTrialJobs } from './train-trial-jobs.js';
 
 /** bin/falaj.js, from dist/cli/commands/ or src/cli/commands/ alike. */
@@ -84,7 +84,7 @@ async function tracker(
 ): Promise<{ run: Run; observer: TrainObserver; falaj: Falaj } | undefined> {
   if (!opts.experiment && !process.env.FALAJ_RUN_ID) return undefined;
   // The server and credentials the other CLI commands use (flags, FALAJ_*, the login file).
-  const cli = new FalajClient(opts);
+  const cli = cliClient(opts);
   const falaj = new Falaj({
     url: cli.url,
     ...(cli.token ? { token: cli.token } : {}),
@@ -148,7 +148,7 @@ const PASS_ON = [
 async function submitTraining(
   opts: Record<string, string | undefined>,
 ): Promise<{ id: string; runId: string }> {
-  const client = new FalajClient(opts);
+  const client = cliClient(opts);
   if (!client.project)
     throw new FalajError(
       'FALAJ_INVALID_ARGUMENT',
@@ -228,7 +228,7 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
     );
   const model = (opts.model ?? 'gbdt') as ModelChoice;
   const seed = Number(opts.seed ?? 0);
-  const client = new FalajClient(opts);
+  const client = cliClient(opts);
   const data = await shipData(client, opts);
   const base = passOn(
     opts,

@@ -2,7 +2,8 @@
  * An error from the Falaj server (or from reaching it). `errorCode` is MLflow's `error_code`
  * on the MLflow routes (`RESOURCE_DOES_NOT_EXIST`, `INVALID_PARAMETER_VALUE`, ...) and Falaj's
  * stable code on its own routes (`FALAJ_UNAUTHENTICATED`, ...); `FALAJ_UNREACHABLE` when no
- * answer came at all. `status` is the HTTP status (0 when unreachable).
+ * answer came at all. `status` is the HTTP status (0 when unreachable, or for an error found
+ * on this side of the wire).
  */
 export class FalajApiError extends Error {
   override readonly name = 'FalajApiError';
