@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { VERSION } from '../core/version.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerAgentsCommands } from './commands/agents.js';
 import { registerArtifactCommands } from './commands/artifacts.js';
@@ -20,7 +21,7 @@ import { registerUserCommands } from './commands/users.js';
 export function buildProgram(): Command {
   const program = new Command('falaj')
     .description('Falaj: the MLOps platform regulated enterprises trust')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError();
   registerServerCommand(program);
   registerLoginCommands(program);

@@ -7,6 +7,7 @@ import { missingSecrets } from '../security/project-secrets.js';
 import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
+import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import { RunStore } from '../tracking/run-store.js';
 import { JobScheduler } from './job-scheduler.js';
 import { parseJobSpec } from './job-spec.js';
@@ -84,6 +85,7 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
   const jobs = new JobStore(svc);
   const experiments = new ExperimentStore(svc.store.dialect);
   const runs = new RunStore(experiments);
+  const stores = { experiments, runs };
   const workRoot = path.join(svc.config.dataDir, 'jobs');
   // One executor per server, chosen by configuration (local, slurm, agent or kubernetes).
   const executor = serverExecutor(svc, workRoot);
@@ -157,19 +159,13 @@ export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
         svc,
         req,
         async (tx) => {
-          const experimentId = await experiments.getOrCreate(tx, {
+          const { runId } = await createRunInExperiment(tx, stores, {
             projectId: project.id,
             projectName: project.name,
-            name: experiment,
-            now: svc.clock.now(),
-          });
-          const runId = await runs.create(tx, {
-            projectId: project.id,
-            projectName: project.name,
-            experimentId,
+            experiment,
             userId: req.identity!.username,
             runName: spec.name ?? `job-${spec.command[0]?.split('/').pop() ?? 'run'}`,
-            startTime: svc.clock.now(),
+            now: svc.clock.now(),
             tags: [
               { key: 'falaj.source', value: 'job' },
               ...(req.body.parentRunId ? [{ key: 'mlflow.parentRunId', value: req.body.parentRunId }] : []),

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import { artifactRoutes } from '../artifacts/artifact-routes.js';
 import type { Logger } from '../core/logger.js';
+import { VERSION } from '../core/version.js';
 import { dataRoutes } from '../data/data-routes.js';
 import { agentAdminRoutes } from '../jobs/agent-admin-routes.js';
 import { agentRoutes } from '../jobs/agent-routes.js';
@@ -83,7 +84,7 @@ export async function buildApp(
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Falaj', version: '0.1.0', description: 'Falaj MLOps platform API' },
+      info: { title: 'Falaj', version: VERSION, description: 'Falaj MLOps platform API' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -5,6 +5,7 @@ import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { auditBase, audited } from '../server/audited.js';
 import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
+import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import { RunStore } from '../tracking/run-store.js';
 import { ServerTrainer } from './server-training.js';
 
@@ -26,6 +27,7 @@ const Columns = Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxI
 export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void> {
   const experiments = new ExperimentStore(svc.store.dialect);
   const runs = new RunStore(experiments);
+  const stores = { experiments, runs };
   const trainer = new ServerTrainer(svc, runs);
   trainers.set(svc, trainer);
 
@@ -133,19 +135,13 @@ export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void
         svc,
         req,
         async (tx) => {
-          const experimentId = await experiments.getOrCreate(tx, {
+          const { experimentId, runId } = await createRunInExperiment(tx, stores, {
             projectId: project.id,
             projectName: project.name,
-            name: experiment,
-            now: svc.clock.now(),
-          });
-          const runId = await runs.create(tx, {
-            projectId: project.id,
-            projectName: project.name,
-            experimentId,
+            experiment,
             userId: req.identity!.username,
             runName: runName ?? `train-${request.model ?? 'gbdt'}`,
-            startTime: svc.clock.now(),
+            now: svc.clock.now(),
             tags: [
               { key: 'falaj.source', value: 'server-training' },
               { key: 'falaj.training.state', value: 'running' },

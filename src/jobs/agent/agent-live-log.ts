@@ -6,7 +6,7 @@ import { sql, type Transaction } from 'kysely';
 import { FalajError } from '../../core/errors.js';
 import type { Services } from '../../server/services.js';
 import type { Database } from '../../store/schema.js';
-import { ENDED_STATES } from './agent-store.js';
+import { ATTEMPT_ENDED_STATES } from '../types.js';
 
 /** One shipment's most bytes (the agent sends its log in pieces no larger). */
 export const LIVE_LOG_CHUNK_MAX = 1024 * 1024;
@@ -56,7 +56,7 @@ export async function appendLiveLog(
     if (!row) throw new FalajError('FALAJ_NOT_FOUND', `agent ${agentId} holds no attempt '${externalId}'`);
     const size = await liveSize(tx, externalId);
     // Ended and uploaded: the whole log is the artifact now.
-    if (row.log_digest !== null || ENDED_STATES.has(row.state)) return { size, done: true };
+    if (row.log_digest !== null || ATTEMPT_ENDED_STATES.has(row.state)) return { size, done: true };
     if (offset > size)
       throw new FalajError('FALAJ_CONFLICT', `log bytes from ${size} are missing; ship from there`, { size });
     const fresh = data.subarray(Math.min(data.length, size - offset));

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { materializeCode } from '../code-snapshot.js';
 import type { LocalExecutor } from '../executors/local.js';
-import type { AttemptStatus, LaunchRequest } from '../types.js';
+import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest } from '../types.js';
 import type { AgentCapacity, AgentTransport, AttemptReport, HeartbeatResponse } from './protocol.js';
 
 export interface AgentLoopOptions {
@@ -35,8 +35,6 @@ interface Held {
 
 /** How long an ended attempt's last live shipments may take before its whole log goes up anyway. */
 const SHIPPING_SETTLE_MS = 10_000;
-
-const ENDED = new Set(['succeeded', 'failed', 'cancelled', 'lost']);
 
 export class AgentLoop {
   #id: string | undefined;
@@ -116,13 +114,13 @@ export class AgentLoop {
     if (!id) return;
     const reports: AttemptReport[] = [];
     for (const [externalId, held] of this.#held) {
-      if (held.localId && !ENDED.has(held.status.state)) {
+      if (held.localId && !ATTEMPT_ENDED_STATES.has(held.status.state)) {
         const status = await this.opts.executor
           .status(held.localId)
           .catch(
             (err: unknown): AttemptStatus => ({ state: 'lost', reason: `agent: ${(err as Error).message}` }),
           );
-        if (ENDED.has(status.state)) {
+        if (ATTEMPT_ENDED_STATES.has(status.state)) {
           await Promise.race([held.shipping, sleep(SHIPPING_SETTLE_MS, undefined, { ref: false })]);
           await this.#upload(id, externalId, held.localId);
         }
@@ -138,7 +136,7 @@ export class AgentLoop {
       throw err;
     }
     // Ended attempts were recorded by the server with this heartbeat: no need to hold them.
-    for (const r of reports) if (ENDED.has(r.state)) this.#held.delete(r.externalId);
+    for (const r of reports) if (ATTEMPT_ENDED_STATES.has(r.state)) this.#held.delete(r.externalId);
     for (const c of res.cancels) this.#cancel(c.externalId, c.graceSeconds);
     for (const a of res.assignments) if (!this.#held.has(a.externalId)) this.#launch(a.externalId, a.request);
   }
@@ -223,7 +221,7 @@ export class AgentLoop {
   async #leaseLost(err: Error): Promise<void> {
     this.opts.log?.(`${err.message}; stopping its attempts and registering again`);
     const stops = [...this.#held.values()]
-      .filter((h) => h.localId && !ENDED.has(h.status.state))
+      .filter((h) => h.localId && !ATTEMPT_ENDED_STATES.has(h.status.state))
       .map((h) => this.opts.executor.cancel(h.localId as string, { graceSeconds: 10 }).catch(() => {}));
     await Promise.all(stops);
     this.#held.clear();

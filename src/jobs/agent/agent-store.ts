@@ -9,7 +9,7 @@ import type { Identity } from '../../security/identity.js';
 import type { Services } from '../../server/services.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../store/schema.js';
 import { codeSnapshotDigest } from '../code-snapshot.js';
-import type { AttemptStatus, LaunchRequest, NodeCapacity } from '../types.js';
+import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest, type NodeCapacity } from '../types.js';
 import {
   type AgentCapacity,
   type AgentLease,
@@ -17,8 +17,6 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from './protocol.js';
-
-export const ENDED_STATES = new Set(['succeeded', 'failed', 'cancelled', 'lost']);
 
 /** Binds a sealed request to its attempt: copied to another row, it does not open. */
 const requestContext = (externalId: string) => `agent-attempt|${externalId}`;
@@ -204,7 +202,7 @@ export function statusOfRow(
   row: AgentAttemptsTable,
   agent: AgentsTable | undefined,
 ): AttemptStatus {
-  if (ENDED_STATES.has(row.state)) {
+  if (ATTEMPT_ENDED_STATES.has(row.state)) {
     return {
       state: row.state as AttemptStatus['state'],
       ...(row.exit_code !== null ? { exitCode: row.exit_code } : {}),
@@ -237,7 +235,7 @@ export async function attemptCodeDigest(svc: Services, agentId: string, external
     .where('a.external_id', '=', externalId)
     .where('a.agent_id', '=', agentId)
     .executeTakeFirst();
-  if (!row || ENDED_STATES.has(row.state))
+  if (!row || ATTEMPT_ENDED_STATES.has(row.state))
     throw new FalajError('FALAJ_NOT_FOUND', `agent ${agentId} holds no open attempt '${externalId}'`);
   const code = openRequest(svc, row).spec.code;
   if (!code || !('artifact' in code))

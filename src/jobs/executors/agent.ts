@@ -7,8 +7,15 @@ import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Services } from '../../server/services.js';
 import { readLiveLog } from '../agent/agent-live-log.js';
-import { ENDED_STATES, getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
-import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
+import { getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
+import {
+  ATTEMPT_ENDED_STATES,
+  type AttemptStatus,
+  type Executor,
+  type ExecutorCapabilities,
+  type LaunchRequest,
+  type NodeCapacity,
+} from '../types.js';
 
 const CAPABILITIES: ExecutorCapabilities = {
   gpus: true,
@@ -74,7 +81,7 @@ export class AgentExecutor implements Executor {
   /** Delivered with the agent's next heartbeat; the agent does SIGTERM, grace, SIGKILL. */
   async cancel(externalId: string, opts: { graceSeconds: number }): Promise<void> {
     const row = await this.#row(externalId);
-    if (ENDED_STATES.has(row.state)) return;
+    if (ATTEMPT_ENDED_STATES.has(row.state)) return;
     await this.svc.store.db
       .updateTable('agent_attempts')
       .set({ cancel_requested: 1, cancel_grace_seconds: Math.max(0, Math.round(opts.graceSeconds)) })

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { FalajError } from '../../core/errors.js';
 import type { LaunchRequest } from '../types.js';
 
-/** How jobs are confined; built once per server or agent (job-sandbox-setup.ts). */
+/** How jobs are confined; built once per server or agent (sandbox-setup.ts). */
 export interface SandboxPolicy {
   /** The bubblewrap binary. */
   readonly bwrap: string;

@@ -4,7 +4,6 @@
 // against a FAKE of the client's BatchV1Api/CoreV1Api (the only mock in the executor tests).
 import type { V1Job, V1Node, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createExecutor } from '../../../src/jobs/executors/index.js';
 import {
   type KubernetesApis,
   KubernetesExecutor,
@@ -351,7 +350,7 @@ function fakeApis() {
 describe('Kubernetes executor against a fake API (no cluster)', () => {
   it('creates the Job, then a Secret and a Service owned by it', async () => {
     const fake = fakeApis();
-    const e = createExecutor('kubernetes', { ...options, apis: fake.apis });
+    const e = new KubernetesExecutor({ ...options, apis: fake.apis });
     const { externalId } = await e.start(request({ distributed: { nodes: 2, procsPerNode: 1 } }));
     expect(fake.jobs.has(externalId)).toBe(true);
     const owner = [
