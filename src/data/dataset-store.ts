@@ -2,7 +2,7 @@
 import { FalajError } from '../core/errors.js';
 import type { Executor } from '../store/executor.js';
 import type { DataDatasetsTable, DataVersionsTable } from '../store/schema.js';
-import type { ColumnSchema, Profile, SchemaDiff, Suite, ValidationResult, VersionStatus } from './types.js';
+import type { ColumnSchema, Profile, SchemaDiff, Suite, VersionStatus } from './types.js';
 
 export const DATASET_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 
@@ -70,17 +70,6 @@ export async function columnTags(
   return new Map(
     rows.map((r) => [r.column_name, { tags: JSON.parse(r.tags) as string[], source: r.source }]),
   );
-}
-
-export async function lastValidation(db: Executor, versionId: string): Promise<ValidationResult | null> {
-  const row = await db
-    .selectFrom('data_validations')
-    .select('result')
-    .where('version_id', '=', versionId)
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.result) as ValidationResult) : null;
 }
 
 export function datasetView(row: DataDatasetsTable, latest?: number | null) {
