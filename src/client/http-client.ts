@@ -153,11 +153,8 @@ export class FalajClient {
         }
         const why =
           err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err;
-        throw new FalajApiError(
-          0,
-          'FALAJ_UNREACHABLE',
-          `cannot reach ${this.url}: ${String(why)} (${method} ${path})`,
-        );
+        // As the Python client words it.
+        throw new FalajApiError(0, 'FALAJ_UNREACHABLE', `${method} ${this.url}${path}: ${String(why)}`);
       }
       if (res.ok && o.as === 'response') return res as T;
       if (res.ok && o.as === 'bytes')
