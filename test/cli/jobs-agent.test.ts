@@ -257,6 +257,9 @@ const t=setInterval(()=>{step++;fs.writeFileSync(ck,String(step));if(step>=25){c
     await poll('a few checkpointed steps', () =>
       existsSync(checkpoint) && Number(readFileSync(checkpoint, 'utf8')) >= 3 ? true : undefined,
     );
+    // The spare machine is up before the first dies: were none live when the job is requeued,
+    // the scheduler would fail it as one no node can ever run.
+    await startAgent('agent-spare');
     // The machine dies: the agent and the job's whole process group, without a word.
     // Found by its command line: inside its sandbox the job has pids of its own namespace.
     const pid = await hostPidOf((argv) => argv[0] === process.execPath && argv[2] === job);
@@ -269,7 +272,6 @@ const t=setInterval(()=>{step++;fs.writeFileSync(ck,String(step));if(step>=25){c
     process.kill(-pgid, 'SIGKILL');
     const reached = Number(readFileSync(checkpoint, 'utf8'));
 
-    await startAgent('agent-spare');
     const done = await until(id, ['succeeded', 'failed', 'cancelled']);
     const logs = ok(['jobs', 'logs', id]);
     expect(done.state, `${done.reason}\n${JSON.stringify(done.events)}\n${logs}`).toBe('succeeded');
