@@ -4,15 +4,14 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import type { ProjectAccess } from '../security/access.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import type { Executor } from '../store/executor.js';
 import type { ArtifactsTable } from '../store/schema.js';
 
 import { validateArtifactPath, validateArtifactPrefix } from './artifact-paths.js';
-import { blobReaper } from './blob-reaper.js';
 import { mlflowArtifactProxy } from './mlflow-artifact-proxy.js';
 
 const FileParams = Type.Object({
@@ -99,7 +98,7 @@ async function requireArtifact(
 /** Artifact files of a project: streamed upload and download, listing, deletion. */
 export async function artifactRoutes(app: FalajApp, svc: Services): Promise<void> {
   const { store, clock } = svc;
-  const reaper = blobReaper(svc);
+  const reaper = svc.reaper;
 
   /** Streams an upload into the store and records it at `artifactPath` (audited). */
   async function putFile(

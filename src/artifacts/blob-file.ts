@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 
 /**
  * Decrypts a stored blob into a local file, for tools that read files rather than streams

@@ -1,4 +1,4 @@
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 
 /**
  * Removes blobs that no artifact row references any more. Content addressing shares a blob
@@ -68,16 +68,4 @@ export class BlobReaper {
       }
     }
   }
-}
-
-const reapers = new WeakMap<Services, BlobReaper>();
-
-/** The one reaper of a server's artifact store: every writer (routes, training, datasets) shares it. */
-export function blobReaper(svc: Services): BlobReaper {
-  let r = reapers.get(svc);
-  if (!r) {
-    r = new BlobReaper(svc);
-    reapers.set(svc, r);
-  }
-  return r;
 }

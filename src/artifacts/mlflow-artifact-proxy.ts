@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FalajError } from '../core/errors.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { installMlflowErrorHandler } from '../tracking/mlflow-errors.js';
 import { listChildren } from './artifact-children.js';
 import { validateArtifactPath } from './artifact-paths.js';

@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import type { Database } from '../store/schema.js';
 import { validateArtifactPath } from './artifact-paths.js';
-import { blobReaper } from './blob-reaper.js';
 
 /**
  * Stores bytes at a project path from inside the server (not from an upload): the blob is
@@ -16,7 +15,7 @@ export async function storeArtifact(
   tx: Transaction<Database>,
 ): Promise<{ path: string; digest: string; size: number }> {
   const artifactPath = validateArtifactPath(p.path);
-  const reaper = blobReaper(svc);
+  const reaper = svc.reaper;
   const release = await reaper.enter();
   try {
     const { digest, size } = await svc.artifacts.put(p.source, { maxBytes: svc.config.maxArtifactBytes });

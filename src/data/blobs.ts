@@ -2,8 +2,7 @@
 // `artifacts` row (datasets/<name>/v<N>.parquet) so that it is listed with the project's files;
 // the shared blob reaper keeps a version's blob even if that row is deleted (holdVersionBlobs).
 import { createReadStream } from 'node:fs';
-import { blobReaper } from '../artifacts/blob-reaper.js';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 
 export function versionArtifactPath(dataset: string, version: number): string {
   return `datasets/${dataset}/v${version}.parquet`;
@@ -15,7 +14,7 @@ export async function putParquet(svc: Services, file: string): Promise<{ digest:
 
 /** Dataset versions hold their Parquet blobs by digest: the shared reaper must keep them. */
 export function holdVersionBlobs(svc: Services): void {
-  blobReaper(svc).addHolder(async (digest) =>
+  svc.reaper.addHolder(async (digest) =>
     Boolean(
       await svc.store.db
         .selectFrom('data_versions')

@@ -1,4 +1,4 @@
-import type { FalajApp, Services } from '../server/services.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { holdVersionBlobs } from './blobs.js';
 import { datasetRoutes } from './dataset-routes.js';
 import { versionRoutes } from './version-routes.js';

@@ -2,8 +2,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { isUniqueViolation } from '../tracking/ids.js';
 import {
   columnTags,

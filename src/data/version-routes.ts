@@ -4,8 +4,8 @@ import type { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { computeDriftDuckDB, computeFairnessDuckDB, type DriftMethod } from '../statistics/index.js';
 import {
   columnTags,

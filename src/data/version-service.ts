@@ -5,12 +5,11 @@
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { blobToFile } from '../artifacts/blob-file.js';
-import { blobReaper } from '../artifacts/blob-reaper.js';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { audited } from '../http/audited.js';
+import type { Services } from '../http/services.js';
 import type { ProjectAccess } from '../security/access.js';
-import { audited } from '../server/audited.js';
-import type { Services } from '../server/services.js';
 import type { Executor } from '../store/executor.js';
 import type { DataDatasetsTable } from '../store/schema.js';
 import { isUniqueViolation } from '../tracking/ids.js';
@@ -81,7 +80,7 @@ export async function createVersion(
       })
     : null;
   // Under the shared reaper: a blob deduplicated against one being swept must not vanish.
-  const reaper = blobReaper(svc);
+  const reaper = svc.reaper;
   const release = await reaper.enter();
   let committed = false;
   let stored: string | undefined;

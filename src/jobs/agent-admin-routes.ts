@@ -3,10 +3,10 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
 import { credentialStatus, iso, Nullable } from '../security/token-routes.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import type { Executor as Db } from '../store/executor.js';
 import type { AgentsTable } from '../store/schema.js';
 import { leaseLive } from './agent/agent-store.js';

@@ -5,8 +5,8 @@
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { appendLiveLog, readShipment } from './agent/agent-live-log.js';
 import {
   agentHeartbeat,

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import { specOf } from './job-store.js';
 
 /**

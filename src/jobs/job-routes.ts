@@ -2,32 +2,18 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
+import { auditBase, audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { missingSecrets } from '../security/project-secrets.js';
-import { auditBase, audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import { RunStore } from '../tracking/run-store.js';
-import { JobScheduler } from './job-scheduler.js';
+import type { JobScheduler } from './job-scheduler.js';
 import { parseJobSpec } from './job-spec.js';
-import { type JobRow, JobStore, placementsOf, specOf } from './job-store.js';
+import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
-import { serverExecutor } from './server-executor.js';
 import type { JobSpec, JobState } from './types.js';
-
-const schedulers = new WeakMap<Services, JobScheduler>();
-const urls = new WeakMap<Services, string>();
-
-/** The server's job scheduler (the server starts its loop; tests call `pass()`). */
-export function jobScheduler(svc: Services): JobScheduler | undefined {
-  return schedulers.get(svc);
-}
-
-/** Tells the jobs where this server listens (FALAJ_URL for their processes). */
-export function setServerUrl(svc: Services, url: string): void {
-  urls.set(svc, url);
-}
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
 const JobParams = Type.Object({
@@ -81,25 +67,14 @@ function assertOutsideDataDir(spec: JobSpec, dataDir: string): void {
 }
 
 /** Jobs and queues: submit, list, show, cancel, logs; queue quotas (owner). */
-export async function jobRoutes(app: FalajApp, svc: Services): Promise<void> {
-  const jobs = new JobStore(svc);
+export async function jobRoutes(
+  app: FalajApp,
+  svc: Services,
+  { jobs, scheduler }: { jobs: JobStore; scheduler: JobScheduler },
+): Promise<void> {
   const experiments = new ExperimentStore(svc.store.dialect);
   const runs = new RunStore(experiments);
   const stores = { experiments, runs };
-  const workRoot = path.join(svc.config.dataDir, 'jobs');
-  // One executor per server, chosen by configuration (local, slurm, agent or kubernetes).
-  const executor = serverExecutor(svc, workRoot);
-  // Jobs reach the server at its public URL when one is set (pods, other machines), else where it listens.
-  const scheduler = new JobScheduler(svc, jobs, {
-    executor,
-    workRoot,
-    serverUrl: () => svc.config.publicUrl ?? urls.get(svc),
-  });
-  schedulers.set(svc, scheduler);
-  app.addHook('onClose', async () => {
-    await scheduler.stop();
-    await executor.close();
-  });
 
   app.post(
     '/api/v1/projects/:project/jobs',

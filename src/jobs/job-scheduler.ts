@@ -1,8 +1,8 @@
 import { blobToFile } from '../artifacts/blob-file.js';
 import { newId } from '../core/ids.js';
+import type { Services } from '../http/services.js';
 import { resolveSecrets } from '../security/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
-import type { Services } from '../server/services.js';
 import { codeSnapshotDigest, materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { launchGroups, type Prepared } from './launch-groups.js';

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import type { Executor } from '../store/executor.js';
 import type { JobsTable } from '../store/schema.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';

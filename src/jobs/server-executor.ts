@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FalajError } from '../core/errors.js';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import { AgentExecutor } from './executors/agent.js';
 import { KubernetesExecutor, kubernetesApis } from './executors/kubernetes.js';
 import { LocalExecutor } from './executors/local.js';

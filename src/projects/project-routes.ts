@@ -1,10 +1,10 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_ROLES, parseRole } from '../security/roles.js';
 import { requireUser, USERNAME_PATTERN } from '../security/users.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { listVisibleProjects, PROJECT_NAME_PATTERN, ProjectSchema, toProjectView } from './projects.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { FalajApp, Services } from '../server/services.js';
 import type { Executor } from '../store/executor.js';
 
 const MAX_LIMIT = 1000;

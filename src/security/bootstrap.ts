@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import { createUser } from './users.js';
 
 /**

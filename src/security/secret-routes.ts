@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { putSecret, SECRET_NAME } from './project-secrets.js';
 
 const Params = Type.Object({

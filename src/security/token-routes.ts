@@ -1,9 +1,9 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
 import type { Executor } from '../store/executor.js';
 import { PROJECT_ROLES, parseRole, roleAtLeast } from './roles.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from './secrets.js';

@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { UserSchema } from './auth-routes.js';
 import {
   assertAnotherOwner,

@@ -3,31 +3,17 @@ import type { ServerOptions as HttpsOptions } from 'node:https';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
-import { artifactRoutes } from '../artifacts/artifact-routes.js';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
-import { dataRoutes } from '../data/data-routes.js';
-import { agentAdminRoutes } from '../jobs/agent-admin-routes.js';
-import { agentRoutes } from '../jobs/agent-routes.js';
-import { installJobMetrics } from '../jobs/job-metrics.js';
-import { jobRoutes } from '../jobs/job-routes.js';
-import { projectRoutes } from '../projects/project-routes.js';
-import { auditRoutes } from '../security/audit-routes.js';
-import { authRoutes } from '../security/auth-routes.js';
-import { mfaRoutes } from '../security/mfa-routes.js';
-import { secretRoutes } from '../security/secret-routes.js';
-import { tokenRoutes } from '../security/token-routes.js';
-import { userRoutes } from '../security/user-routes.js';
-import { mlflowRoutes } from '../tracking/mlflow-routes.js';
-import { trackingV1Routes } from '../tracking/v1-routes.js';
-import { trainingRoutes } from '../training/training-routes.js';
+import { installErrorHandler } from '../http/error-handler.js';
+import type { FalajModule, ModuleContext, ModuleRuntime } from '../http/module.js';
+import type { FalajApp, Services } from '../http/services.js';
+import { validatorCompiler } from '../http/validators.js';
 import { installAuditFallback } from './audit-hooks.js';
 import { installAuth, type RegisteredRoute } from './auth-hooks.js';
-import { installErrorHandler } from './error-handler.js';
 import { installMetrics } from './metrics.js';
-import type { FalajApp, Services } from './services.js';
+import { MODULES } from './modules.js';
 import { systemRoutes } from './system-routes.js';
-import { validatorCompiler } from './validators.js';
 
 export interface AppOptions {
   logger?: Logger | false;
@@ -40,7 +26,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export async function buildApp(
   svc: Services,
   opts: AppOptions = {},
-): Promise<FalajApp & { falajRoutes: RegisteredRoute[] }> {
+): Promise<FalajApp & { falajRoutes: RegisteredRoute[]; startModules(url: string): Promise<void> }> {
   const app = Fastify({
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
@@ -91,22 +77,23 @@ export async function buildApp(
   });
 
   await systemRoutes(app, svc, metrics);
-  await authRoutes(app, svc);
-  await mfaRoutes(app, svc);
-  await userRoutes(app, svc);
-  await projectRoutes(app, svc);
-  await tokenRoutes(app, svc);
-  await auditRoutes(app, svc);
-  await artifactRoutes(app, svc);
-  await mlflowRoutes(app, svc);
-  await trackingV1Routes(app, svc);
-  await trainingRoutes(app, svc);
-  await jobRoutes(app, svc);
-  await agentRoutes(app, svc);
-  await agentAdminRoutes(app, svc);
-  await secretRoutes(app, svc);
-  installJobMetrics(svc, metrics);
-  await dataRoutes(app, svc);
+  let url: string | undefined;
+  const context: ModuleContext = { svc, metrics, serverUrl: () => url };
+  const runtimes = new Map<string, ModuleRuntime>();
+  for (const module of MODULES) runtimes.set(module.name, await module.register(app, context));
+  app.decorate('falajModule', <R extends ModuleRuntime>(module: FalajModule<R>): R => {
+    const runtime = runtimes.get(module.name);
+    if (!runtime) throw new Error(`module '${module.name}' is not in this app`);
+    return runtime as R;
+  });
+  app.addHook('onClose', async () => {
+    for (const runtime of [...runtimes.values()].reverse()) await runtime.stop?.();
+  });
+  /** Once the server listens at `listenUrl`: its modules' background work starts. */
+  const startModules = async (listenUrl: string) => {
+    url = listenUrl;
+    for (const runtime of runtimes.values()) await runtime.start?.();
+  };
 
-  return Object.assign(app, { falajRoutes: routes });
+  return Object.assign(app, { falajRoutes: routes, startModules });
 }

@@ -1,5 +1,5 @@
-import { auditAttempt } from './audited.js';
-import type { FalajApp, Services } from './services.js';
+import { auditAttempt } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

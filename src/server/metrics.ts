@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { FalajApp } from './services.js';
+import type { FalajApp } from '../http/services.js';
 
 /** Prometheus metrics: `falaj_` names, base units (seconds, bytes), `_total` counters. */
 export function installMetrics(app: FalajApp): Registry {

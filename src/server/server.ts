@@ -3,12 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FalajConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { jobScheduler, setServerUrl } from '../jobs/job-routes.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { CheckpointWriter } from '../security/audit-checkpoints.js';
 import { bootstrapAdmin } from '../security/bootstrap.js';
 import { redactUrl } from '../store/store.js';
 import { buildApp } from './app.js';
-import type { FalajApp, Services } from './services.js';
 import { createServices } from './services-factory.js';
 
 export interface RunningServer {
@@ -28,7 +27,7 @@ export async function startServer(
   // Signed checkpoints of the audit chain's head, in this server's own data directory.
   const checkpoints = new CheckpointWriter(svc.store, config.dataDir, { logger });
   await checkpoints.start();
-  let app: FalajApp;
+  let app: Awaited<ReturnType<typeof buildApp>>;
   let https: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' } | undefined;
   try {
     const admin = await bootstrapAdmin(svc);
@@ -59,9 +58,8 @@ export async function startServer(
   const url = `${https ? 'https' : 'http'}://${host}:${address.port}`;
   if (config.unsafeUnsandboxedJobs && (config.executor === 'local' || config.executor === 'slurm'))
     await recordUnsandboxedJobs(svc, logger);
-  // Jobs reach the server where it listens; the scheduler loop starts once it does.
-  setServerUrl(svc, url);
-  jobScheduler(svc)?.start();
+  // Jobs reach the server where it listens; the modules' background work starts once it does.
+  await app.startModules(url);
   logger.info(
     { url, store: config.databaseUrl ? redactUrl(config.databaseUrl) : svc.store.location },
     'falaj server listening',

@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { FalajError } from '../core/errors.js';
-import type { FalajApp, Services } from './services.js';
+import type { FalajApp, Services } from '../http/services.js';
 
 export async function systemRoutes(app: FalajApp, svc: Services, metrics: Registry): Promise<void> {
   app.get(

@@ -1,6 +1,6 @@
 import { listChildren } from '../artifacts/artifact-children.js';
 import { validateArtifactPath } from '../artifacts/artifact-paths.js';
-import type { FalajApp } from '../server/services.js';
+import type { FalajApp } from '../http/services.js';
 import { normalizeQuery, scalar } from './query.js';
 import { loose, type TrackingContext } from './tracking-context.js';
 import { runIdOf } from './validation.js';

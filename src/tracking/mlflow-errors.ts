@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, FalajError } from '../core/errors.js';
-import { toFalajError } from '../server/error-handler.js';
-import type { FalajApp } from '../server/services.js';
+import { toFalajError } from '../http/error-handler.js';
+import type { FalajApp } from '../http/services.js';
 
 /** MLflow's error codes (databricks.ErrorCode) that this surface answers with, and their statuses. */
 export const MLFLOW_STATUS = {

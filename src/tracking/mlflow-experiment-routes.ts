@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { audited } from '../server/audited.js';
-import type { FalajApp } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp } from '../http/services.js';
 import { validateExperimentName } from './experiment-store.js';
 import { LIMITS } from './limits.js';
 import { decodePageToken } from './page-token.js';

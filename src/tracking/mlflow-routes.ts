@@ -1,5 +1,5 @@
 import { FalajError } from '../core/errors.js';
-import type { FalajApp, Services } from '../server/services.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { ExperimentStore } from './experiment-store.js';
 import { quoteNonFiniteTokens } from './lenient-json.js';
 import { mlflowArtifactRoutes } from './mlflow-artifact-routes.js';

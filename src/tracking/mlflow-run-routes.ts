@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import { audited } from '../server/audited.js';
-import type { FalajApp } from '../server/services.js';
+import { audited } from '../http/audited.js';
+import type { FalajApp } from '../http/services.js';
 import type { Database, RunsTable } from '../store/schema.js';
 import { parseBatch, parseMetric, parseParam, parseTag } from './batch-parse.js';
 import { DEFAULT_EXPERIMENT_ID } from './experiment-store.js';

@@ -1,5 +1,5 @@
 import { type TSchema, Type } from '@fastify/type-provider-typebox';
-import type { Services } from '../server/services.js';
+import type { Services } from '../http/services.js';
 import type { ExperimentStore } from './experiment-store.js';
 import type { RunStore } from './run-store.js';
 

@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { FalajError } from '../core/errors.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { encodeChunk } from './metric-chunk.js';
 import { metricHistory } from './metric-store.js';
 import { runNotFound } from './run-store.js';

@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { FalajApp, Services } from '../server/services.js';
 import { chunks, IN_CHUNK } from './chunks.js';
 import { metricSeries } from './metric-store.js';
 import { loadRuns } from './run-loader.js';

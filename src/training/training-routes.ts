@@ -1,20 +1,13 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
 import { assertUsableForTraining } from '../data/training-gate.js';
+import { auditBase, audited } from '../http/audited.js';
+import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import { auditBase, audited } from '../server/audited.js';
-import type { FalajApp, Services } from '../server/services.js';
-import { ExperimentStore } from '../tracking/experiment-store.js';
+import type { ExperimentStore } from '../tracking/experiment-store.js';
 import { createRunInExperiment } from '../tracking/run-in-experiment.js';
-import { RunStore } from '../tracking/run-store.js';
-import { ServerTrainer } from './server-training.js';
-
-const trainers = new WeakMap<Services, ServerTrainer>();
-
-/** The server's trainer (tests wait on `idle()`). */
-export function serverTrainer(svc: Services): ServerTrainer | undefined {
-  return trainers.get(svc);
-}
+import type { RunStore } from '../tracking/run-store.js';
+import type { ServerTrainer } from './server-training.js';
 
 const Columns = Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxItems: 1000 });
 
@@ -24,12 +17,12 @@ const Columns = Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxI
  * FINISHED with metrics, params, nested trial runs and `model/` artifacts (native files and
  * model.onnx), or FAILED with the error in tag falaj.training.error.
  */
-export async function trainingRoutes(app: FalajApp, svc: Services): Promise<void> {
-  const experiments = new ExperimentStore(svc.store.dialect);
-  const runs = new RunStore(experiments);
+export async function trainingRoutes(
+  app: FalajApp,
+  svc: Services,
+  { trainer, experiments, runs }: { trainer: ServerTrainer; experiments: ExperimentStore; runs: RunStore },
+): Promise<void> {
   const stores = { experiments, runs };
-  const trainer = new ServerTrainer(svc, runs);
-  trainers.set(svc, trainer);
 
   /** A CSV or Parquet file of the project's artifact store. */
   const artifactFile = async (project: { id: string; name: string }, data: string) => {

@@ -1,9 +1,9 @@
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobScheduler } from '../../src/jobs/job-routes.js';
 import { JobScheduler } from '../../src/jobs/job-scheduler.js';
 import { JobStore } from '../../src/jobs/job-store.js';
+import { jobsRuntime } from '../../src/jobs/module.js';
 import { DIALECTS } from '../support/dialects.js';
 import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
 
@@ -26,7 +26,7 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
   async function until(id: string, states: string[]): Promise<Record<string, unknown> & { state: string }> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      await jobScheduler(x.t.svc)!.pass();
+      await jobsRuntime(x.t.app).scheduler.pass();
       const job = await show(id);
       if (states.includes(job.state)) return job;
       if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} (${job.reason})`);
@@ -191,7 +191,7 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     const deadline = Date.now() + 30_000;
     let states: { state: string; reason: string }[] = [];
     while (Date.now() < deadline) {
-      await jobScheduler(x.t.svc)!.pass();
+      await jobsRuntime(x.t.app).scheduler.pass();
       states = [await show(first.id), await show(second.id)];
       if (states.some((j) => j.state === 'running')) break;
     }
@@ -209,7 +209,7 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
    * and the spec of a job of alpha's that needs its quota back.
    */
   async function borrowEverything() {
-    const cpus = (await jobScheduler(x.t.svc)!.executor.discover()).reduce((a, n) => a + n.cpu, 0);
+    const cpus = (await jobsRuntime(x.t.app).scheduler.executor.discover()).reduce((a, n) => a + n.cpu, 0);
     const half = Math.floor(cpus / 2);
     const put = await x.t.request('PUT', '/api/v1/queues/shared', {
       token: x.t.adminToken,
@@ -239,7 +239,7 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
       (await x.t.request('GET', `/api/v1/projects/beta/jobs/${id}`, { token: x.beta })).json();
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      await jobScheduler(x.t.svc)!.pass();
+      await jobsRuntime(x.t.app).scheduler.pass();
       if ((await Promise.all(borrowers.map(showBeta))).every((j) => j.state === 'running')) break;
     }
     return { borrowers, sleeper, showBeta };
@@ -271,7 +271,7 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
   it('a server restarted while it preempts a job still requeues that job (not a cancel)', async () => {
     const { borrowers, sleeper, showBeta } = await borrowEverything();
     const owner = (await submit(sleeper)).json();
-    const first = jobScheduler(x.t.svc)!;
+    const first = jobsRuntime(x.t.app).scheduler;
     const deadline = Date.now() + 30_000;
     let victim: string | undefined;
     while (!victim && Date.now() < deadline) {

@@ -2,7 +2,7 @@
 // attempts admitted together as one job array: one sbatch, tasks `<arrayId>_<i>`, each with its
 // own environment, state and log. Passes are driven by the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobScheduler } from '../../src/jobs/job-routes.js';
+import { jobsRuntime } from '../../src/jobs/module.js';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { SLURM_MISSING } from '../support/slurm.js';
 
@@ -39,7 +39,7 @@ describe.skipIf(SLURM_MISSING !== undefined)(
         command: ['sh', '-c', 'echo odd one'],
         resources: { cpu: 0.5, memory: '64Mi' },
       });
-      await jobScheduler(t.svc)!.pass();
+      await jobsRuntime(t.app).scheduler.pass();
       const started = await Promise.all(trials.map(show));
       for (const j of started) expect(j.state, j.reason).toBe('running');
       const arrayIds = started.map((j) => String(j.externalId));
@@ -53,7 +53,7 @@ describe.skipIf(SLURM_MISSING !== undefined)(
       while ((await Promise.all(all.map(show))).some((j) => j.state !== 'succeeded')) {
         if (Date.now() > deadline) throw new Error(JSON.stringify(await Promise.all(all.map(show))));
         await new Promise((r) => setTimeout(r, 300));
-        await jobScheduler(t.svc)!.pass();
+        await jobsRuntime(t.app).scheduler.pass();
       }
       for (const [i, id] of trials.entries()) {
         const logs = await t.request('GET', `/api/v1/projects/tune/jobs/${id}/logs`, { token: t.adminToken });

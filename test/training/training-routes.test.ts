@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverTrainer } from '../../src/training/training-routes.js';
+import { trainingRuntime } from '../../src/training/module.js';
 import { adultLikeCsv } from '../support/adult-like.js';
 import { DIALECTS } from '../support/dialects.js';
 import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
@@ -34,7 +34,7 @@ describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => 
     });
     expect(res.statusCode, res.body).toBe(202);
     const { runId, experimentId } = res.json();
-    await serverTrainer(x.t.svc)!.idle();
+    await trainingRuntime(x.t.app).trainer.idle();
     const run = await runOf(runId);
     expect(run.info.status).toBe('FINISHED');
     expect(run.data.metrics.map((m: { key: string }) => m.key)).toEqual(
@@ -57,7 +57,7 @@ describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => 
   it('marks the run FAILED with the reason when the data cannot train', async () => {
     const res = await train({ data: 'data/adult.csv', target: 'no_such_column' });
     expect(res.statusCode).toBe(202);
-    await serverTrainer(x.t.svc)!.idle();
+    await trainingRuntime(x.t.app).trainer.idle();
     const run = await runOf(res.json().runId);
     expect(run.info.status).toBe('FAILED');
     const error = run.data.tags.find((t: { key: string }) => t.key === 'falaj.training.error');
@@ -86,7 +86,7 @@ describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => 
 
     const ok = await train({ dataset: 'adult@1', target: 'income', params: { nRounds: 10 } });
     expect(ok.statusCode, ok.body).toBe(202);
-    await serverTrainer(x.t.svc)!.idle();
+    await trainingRuntime(x.t.app).trainer.idle();
     const run = await runOf(ok.json().runId);
     expect(run.info.status).toBe('FINISHED');
     expect(run.data.tags).toContainEqual({ key: 'falaj.training.data', value: 'adult@1' });

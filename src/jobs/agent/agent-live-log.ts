@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { sql, type Transaction } from 'kysely';
 import { FalajError } from '../../core/errors.js';
-import type { Services } from '../../server/services.js';
+import type { Services } from '../../http/services.js';
 import type { Database } from '../../store/schema.js';
 import { ATTEMPT_ENDED_STATES } from '../types.js';
 

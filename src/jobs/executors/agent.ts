@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import type { Services } from '../../server/services.js';
+import type { Services } from '../../http/services.js';
 import { readLiveLog } from '../agent/agent-live-log.js';
 import { getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
 import {

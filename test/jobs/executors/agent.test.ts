@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
 import { blobToFile } from '../../../src/artifacts/blob-file.js';
+import type { Services } from '../../../src/http/services.js';
 import { appendLiveLog } from '../../../src/jobs/agent/agent-live-log.js';
 import { AgentLoop } from '../../../src/jobs/agent/agent-loop.js';
 import {
@@ -22,7 +23,6 @@ import { AgentExecutor } from '../../../src/jobs/executors/agent.js';
 import { LocalExecutor } from '../../../src/jobs/executors/local.js';
 import { resolveSandbox } from '../../../src/jobs/sandbox/sandbox-setup.js';
 import type { Executor, LaunchRequest } from '../../../src/jobs/types.js';
-import type { Services } from '../../../src/server/services.js';
 import { createTestContext, type TestContext } from '../../support/app.js';
 import { conformanceWorkRoot, executorConformance } from './conformance.js';
 

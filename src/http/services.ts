@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { BlobReaper } from '../artifacts/blob-reaper.js';
 import type { Clock } from '../core/clock.js';
 import type { FalajConfig } from '../core/config.js';
 import type { AuditLog } from '../security/audit-log.js';
@@ -16,6 +17,8 @@ export interface Services {
   audit: AuditLog;
   keyring: Keyring;
   artifacts: ArtifactStore;
+  /** The one reaper of the artifact store: every writer (routes, training, datasets) shares it. */
+  reaper: BlobReaper;
 }
 
 /** The Fastify instance every domain registers its routes on (TypeBox schemas give the types). */

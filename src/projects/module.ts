@@ -1,0 +1,5 @@
+// The projects module: projects and their members.
+import { routesModule } from '../http/module.js';
+import { projectRoutes } from './project-routes.js';
+
+export const projectsModule = routesModule('projects', [projectRoutes]);
