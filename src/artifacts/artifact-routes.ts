@@ -7,7 +7,7 @@ import { FalajError } from '../core/errors.js';
 import { audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { ProjectAccess } from '../security/access.js';
+import type { ProjectAccess } from '../security/access/access.js';
 import type { Executor } from '../store/executor.js';
 import type { ArtifactsTable } from '../store/schema.js';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { newId } from '../core/ids.js';
-import type { AuditLog } from '../security/audit-log.js';
-import { Keyring } from '../security/keyring.js';
-import { secretContext } from '../security/project-secrets.js';
-import { mfaContext } from '../security/second-factor.js';
+import type { AuditLog } from '../security/audit/audit-log.js';
+import { mfaContext } from '../security/auth/second-factor.js';
+import { Keyring } from '../security/secrets/keyring.js';
+import { secretContext } from '../security/secrets/project-secrets.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from './artifact-store.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FalajError } from '../core/errors.js';
-import { Keyring } from '../security/keyring.js';
+import { Keyring } from '../security/secrets/keyring.js';
 import {
   ARTIFACT_DIGEST,
   type ArtifactStore,

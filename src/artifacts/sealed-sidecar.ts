@@ -1,4 +1,4 @@
-import type { Keyring } from '../security/keyring.js';
+import type { Keyring } from '../security/secrets/keyring.js';
 import { DATA_KEY_BYTES, integrity, MAX_CHUNK_SIZE } from './sealed-stream.js';
 
 /*
@@ -9,7 +9,7 @@ import { DATA_KEY_BYTES, integrity, MAX_CHUNK_SIZE } from './sealed-stream.js';
  *   {"format":1,"cipher":"aes-256-gcm-chunked","prefix":"<16 hex>","chunkSize":<int>,
  *    "size":<int>,"key":"v<version>:<base64>"}
  *
- * `key` is the 32-byte data key wrapped by the keyring (src/security/keyring.ts) under its
+ * `key` is the 32-byte data key wrapped by the keyring (src/security/secrets/keyring.ts) under its
  * current key-encryption key (KEK) at the time of writing: "v" ‖ version ‖ ":" ‖
  * base64(nonce (12 random bytes) ‖ AES-256-GCM ciphertext ‖ 16-byte tag), with associated data
  * "falaj-artifact|<digest>|<prefix>|<chunkSize>|<size>|v<version>". Binding the digest and the

@@ -9,7 +9,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { audited } from '../http/audited.js';
 import type { Services } from '../http/services.js';
-import type { ProjectAccess } from '../security/access.js';
+import type { ProjectAccess } from '../security/access/access.js';
 import type { Executor } from '../store/executor.js';
 import type { DataDatasetsTable } from '../store/schema.js';
 import { isUniqueViolation } from '../tracking/ids.js';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import type { AuditInput } from '../security/audit-log.js';
-import { actorOf } from '../security/identity.js';
+import type { AuditInput } from '../security/audit/audit-log.js';
+import { actorOf } from '../security/auth/identity.js';
 import type { Database } from '../store/schema.js';
 import type { Services } from './services.js';
 

@@ -5,8 +5,8 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BlobReaper } from '../artifacts/blob-reaper.js';
 import type { Clock } from '../core/clock.js';
 import type { FalajConfig } from '../core/config.js';
-import type { AuditLog } from '../security/audit-log.js';
-import type { Keyring } from '../security/keyring.js';
+import type { AuditLog } from '../security/audit/audit-log.js';
+import type { Keyring } from '../security/secrets/keyring.js';
 import type { Store } from '../store/store.js';
 
 /** What every domain plugin is given: the backends, chosen once at start. */

@@ -5,7 +5,7 @@ import { FalajError } from '../core/errors.js';
 import { auditBase, audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import { missingSecrets } from '../security/project-secrets.js';
+import { missingSecrets } from '../security/secrets/project-secrets.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import { RunStore } from '../tracking/run-store.js';

@@ -1,8 +1,8 @@
 import { blobToFile } from '../artifacts/blob-file.js';
 import { newId } from '../core/ids.js';
 import type { Services } from '../http/services.js';
-import { resolveSecrets } from '../security/project-secrets.js';
-import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets.js';
+import { resolveSecrets } from '../security/secrets/project-secrets.js';
+import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets/secrets.js';
 import { codeSnapshotDigest, materializeCode } from './code-snapshot.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
 import { launchGroups, type Prepared } from './launch-groups.js';
@@ -425,7 +425,7 @@ export class JobScheduler {
         expires_at: now + (runtime + 3600) * 1000,
         revoked_at: null,
         last_used_at: null,
-        // Writes only to the job's own run (and runs nested under it): src/security/run-scope.ts.
+        // Writes only to the job's own run (and runs nested under it): src/security/access/run-scope.ts.
         run_id: job.run_id,
       })
       .execute();

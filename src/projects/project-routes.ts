@@ -3,8 +3,8 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
-import { PROJECT_ROLES, parseRole } from '../security/roles.js';
-import { requireUser, USERNAME_PATTERN } from '../security/users.js';
+import { PROJECT_ROLES, parseRole } from '../security/access/roles.js';
+import { requireUser, USERNAME_PATTERN } from '../security/auth/users.js';
 import { listVisibleProjects, PROJECT_NAME_PATTERN, ProjectSchema, toProjectView } from './projects.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });

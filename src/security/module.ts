@@ -1,11 +1,14 @@
-// The security module: sign-in, MFA, users, project tokens, the audit trail's API and project secrets.
+// The security module: who a caller is (auth/: sign-in with its throttle, MFA, users), what it
+// may do (access/: project API tokens; roles, permissions and run scopes are checked by the
+// server's auth hooks on every route), the audit trail's API (audit/) and project secrets
+// sealed by the keyring (secrets/).
 import { routesModule } from '../http/module.js';
-import { auditRoutes } from './audit-routes.js';
-import { authRoutes } from './auth-routes.js';
-import { mfaRoutes } from './mfa-routes.js';
-import { secretRoutes } from './secret-routes.js';
-import { tokenRoutes } from './token-routes.js';
-import { userRoutes } from './user-routes.js';
+import { tokenRoutes } from './access/token-routes.js';
+import { auditRoutes } from './audit/audit-routes.js';
+import { authRoutes } from './auth/auth-routes.js';
+import { mfaRoutes } from './auth/mfa-routes.js';
+import { userRoutes } from './auth/user-routes.js';
+import { secretRoutes } from './secrets/secret-routes.js';
 
 export const securityModule = routesModule('security', [
   authRoutes,

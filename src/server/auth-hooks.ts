@@ -1,11 +1,11 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { FalajError } from '../core/errors.js';
 import type { FalajApp, Services } from '../http/services.js';
-import type { ProjectAccess } from '../security/access.js';
-import { authorize } from '../security/access.js';
-import { type Identity, resolveBearer } from '../security/identity.js';
-import type { Permission } from '../security/permissions.js';
-import { checkRunScope } from '../security/run-scope.js';
+import type { ProjectAccess } from '../security/access/access.js';
+import { authorize } from '../security/access/access.js';
+import type { Permission } from '../security/access/permissions.js';
+import { checkRunScope } from '../security/access/run-scope.js';
+import { type Identity, resolveBearer } from '../security/auth/identity.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

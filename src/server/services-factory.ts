@@ -4,8 +4,8 @@ import { LocalArtifactStore } from '../artifacts/local-artifact-store.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { FalajConfig } from '../core/config.js';
 import type { Services } from '../http/services.js';
-import { AuditLog } from '../security/audit-log.js';
-import { Keyring } from '../security/keyring.js';
+import { AuditLog } from '../security/audit/audit-log.js';
+import { Keyring } from '../security/secrets/keyring.js';
 import { openStore } from '../store/store.js';
 
 /** Opens every backend the configuration names (store migrated, keyring created if new). */

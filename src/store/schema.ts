@@ -25,7 +25,7 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
-/** Failed guesses, per (key, source): see src/security/login-throttle.ts. */
+/** Failed guesses, per (key, source): see src/security/auth/login-throttle.ts. */
 export interface LoginAttemptsTable {
   /** The throttle key: a lower-cased username, or `mfa:<username>` for second-factor codes. */
   username: string;
@@ -220,7 +220,7 @@ export interface LeasesTable {
   expires_at: number;
 }
 
-/** A project secret: the value sealed by the keyring (src/security/project-secrets.ts). */
+/** A project secret: the value sealed by the keyring (src/security/secrets/project-secrets.ts). */
 export interface ProjectSecretsTable {
   project_id: string;
   name: string;

@@ -7,7 +7,7 @@ import { blobToFile } from '../artifacts/blob-file.js';
 import { storeArtifact } from '../artifacts/record-artifact.js';
 import { isFalajError } from '../core/errors.js';
 import type { Services } from '../http/services.js';
-import type { AuditInput } from '../security/audit-log.js';
+import type { AuditInput } from '../security/audit/audit-log.js';
 import type { Database } from '../store/schema.js';
 import type { MetricPoint } from '../tracking/metric-store.js';
 import { insertMetrics } from '../tracking/metric-store.js';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../src/artifacts/artifact-store.js';
-import { Keyring } from '../../src/security/keyring.js';
+import { Keyring } from '../../src/security/secrets/keyring.js';
 import { drain, expectCode, pieces, sha256 } from './helpers.js';
 
 export const ARTIFACT_STORE_CASES = [

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
 import { FalajError } from '../../src/core/errors.js';
-import { Keyring } from '../../src/security/keyring.js';
+import { Keyring } from '../../src/security/secrets/keyring.js';
 
 export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

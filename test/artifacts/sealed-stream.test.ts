@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '../../src/artifacts/local-artifact-store.js';
 import { ChunkOpener, ChunkSealer } from '../../src/artifacts/sealed-stream.js';
-import { Keyring } from '../../src/security/keyring.js';
+import { Keyring } from '../../src/security/secrets/keyring.js';
 import {
   FORMAT1_BLOBS,
   FORMAT1_FILES,

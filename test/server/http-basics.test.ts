@@ -80,7 +80,7 @@ describe('logging and readiness', () => {
       { FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD },
     );
     const svc = await createServices(config);
-    const { bootstrapAdmin } = await import('../../src/security/bootstrap.js');
+    const { bootstrapAdmin } = await import('../../src/security/auth/bootstrap.js');
     await bootstrapAdmin(svc);
     const app = await buildApp(svc, { logger: pino({ level: 'info' }, sink) });
     const login = await app.inject({

@@ -5,15 +5,15 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.js';
-import { type Permission, parsePermission } from '../../src/security/permissions.js';
-import { type ProjectRole, roleAtLeast } from '../../src/security/roles.js';
+import { type Permission, parsePermission } from '../../src/security/access/permissions.js';
+import { type ProjectRole, roleAtLeast } from '../../src/security/access/roles.js';
 import {
   AGENT_TOKEN_PREFIX,
   API_TOKEN_PREFIX,
   newSecretToken,
   SESSION_TOKEN_PREFIX,
   sha256Hex,
-} from '../../src/security/secrets.js';
+} from '../../src/security/secrets/secrets.js';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';
 

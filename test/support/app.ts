@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/core/clock.js';
 import { type ConfigFlags, resolveConfig } from '../../src/core/config.js';
 import type { Services } from '../../src/http/services.js';
-import { bootstrapAdmin } from '../../src/security/bootstrap.js';
+import { bootstrapAdmin } from '../../src/security/auth/bootstrap.js';
 import { buildApp } from '../../src/server/app.js';
 import { createServices } from '../../src/server/services-factory.js';
 import { createSandbox, type DialectName, type Sandbox } from './dialects.js';

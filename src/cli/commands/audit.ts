@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type ErrorCode, FalajError } from '../../core/errors.js';
-import { type AuditVerifyResult, verifyAuditChain } from '../../security/audit-verify.js';
+import { type AuditVerifyResult, verifyAuditChain } from '../../security/audit/audit-verify.js';
 import { openStore } from '../../store/store.js';
 import { printResult } from '../output.js';
 import { action, remoteOptions, reportError } from '../remote.js';

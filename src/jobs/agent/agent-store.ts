@@ -6,7 +6,7 @@ import { storeArtifact } from '../../artifacts/record-artifact.js';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Services } from '../../http/services.js';
-import type { Identity } from '../../security/identity.js';
+import type { Identity } from '../../security/auth/identity.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../store/schema.js';
 import { codeSnapshotDigest } from '../code-snapshot.js';
 import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest, type NodeCapacity } from '../types.js';

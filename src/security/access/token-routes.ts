@@ -1,0 +1,247 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { FalajError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { audited } from '../../http/audited.js';
+import type { FalajApp, Services } from '../../http/services.js';
+import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
+import type { Executor } from '../../store/executor.js';
+import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../secrets/secrets.js';
+import { PROJECT_ROLES, parseRole, roleAtLeast } from './roles.js';
+
+export const DEFAULT_TOKEN_DAYS = 90;
+export const MAX_TOKEN_DAYS = 365;
+const DAY_MS = 86_400_000;
+
+const RoleSchema = Type.Union(PROJECT_ROLES.map((r) => Type.Literal(r)));
+/** A string schema that may also be null. */
+export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const TokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  project: Type.String(),
+  role: Type.String(),
+  owner: Type.String(),
+  createdAt: Type.String(),
+  expiresAt: Nullable(Type.String()),
+  lastUsedAt: Nullable(Type.String()),
+  revokedAt: Nullable(Type.String()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+});
+
+const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
+const TokenParams = Type.Object({
+  project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
+  id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+});
+
+/** Epoch milliseconds as ISO 8601; null stays null. */
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Token rows joined with their project and owner; the hash is never selected. */
+function tokenQuery(db: Executor) {
+  return db
+    .selectFrom('api_tokens as t')
+    .innerJoin('projects as p', 'p.id', 't.project_id')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .select(['t.id', 't.name', 't.role', 't.user_id', 't.created_at', 't.expires_at', 't.revoked_at'])
+    .select(['t.last_used_at', 'p.name as project', 'u.username as owner'])
+    .orderBy('t.created_at', 'desc')
+    .orderBy('t.id');
+}
+
+type TokenRow = Awaited<ReturnType<ReturnType<typeof tokenQuery>['execute']>>[number];
+
+function toTokenView(row: TokenRow, now: number) {
+  return {
+    id: row.id,
+    name: row.name,
+    project: row.project,
+    role: row.role,
+    owner: row.owner,
+    createdAt: new Date(row.created_at).toISOString(),
+    expiresAt: iso(row.expires_at),
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+    status: credentialStatus(row.revoked_at, row.expires_at, now),
+  };
+}
+
+/** A revocable, possibly expiring credential's state (API and agent tokens alike). */
+export function credentialStatus(
+  revokedAt: number | null,
+  expiresAt: number | null,
+  now: number,
+): 'active' | 'expired' | 'revoked' {
+  if (revokedAt !== null) return 'revoked';
+  return expiresAt !== null && Number(expiresAt) <= now ? 'expired' : 'active';
+}
+
+/**
+ * API tokens: scoped to one project and a role, expiring, revocable, shown once. Only a user
+ * session mints them (a token minting tokens could outlive its own expiry); a token's power is
+ * re-checked on every request against its owner's current role (access.ts).
+ */
+export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
+  const { store, clock } = svc;
+
+  app.post(
+    '/api/v1/projects/:project/tokens',
+    {
+      config: { permission: 'project-session:viewer' },
+      schema: {
+        tags: ['tokens'],
+        summary: `Create an API token for this project (shown once; expires after ${DEFAULT_TOKEN_DAYS} days by default, at most ${MAX_TOKEN_DAYS})`,
+        params: ProjectParams,
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+            role: RoleSchema,
+            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_DAYS })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            id: Type.String(),
+            name: Type.String(),
+            project: Type.String(),
+            role: Type.String(),
+            expiresAt: Type.String(),
+            token: Type.String(),
+          }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const project = req.project!;
+      const role = parseRole(req.body.role);
+      if (!roleAtLeast(project.role, role)) {
+        throw new FalajError(
+          'FALAJ_ROLE_EXCEEDS_GRANTOR',
+          `a token cannot carry role '${role}': your role on '${project.name}' is '${project.role}'`,
+          { requested: role, yours: project.role },
+        );
+      }
+      const token = newSecretToken(API_TOKEN_PREFIX);
+      const now = clock.now();
+      const expiresAt = now + (req.body.expiresInDays ?? DEFAULT_TOKEN_DAYS) * DAY_MS;
+      const created = await audited(
+        svc,
+        req,
+        async (tx) => {
+          const id = newId();
+          await tx
+            .insertInto('api_tokens')
+            .values({
+              id,
+              name: req.body.name,
+              token_hash: sha256Hex(token),
+              user_id: req.identity!.userId,
+              project_id: project.id,
+              role,
+              created_at: now,
+              expires_at: expiresAt,
+              revoked_at: null,
+              last_used_at: null,
+            })
+            .execute();
+          return {
+            result: { id, name: req.body.name, project: project.name, role, expiresAt: iso(expiresAt)! },
+            audit: {
+              action: 'token.create',
+              objectType: 'api_token',
+              objectId: id,
+              projectId: project.id,
+              details: { name: req.body.name, role, expiresAt: iso(expiresAt) },
+            },
+          };
+        },
+        201,
+      );
+      return reply.status(201).send({ ...created, token });
+    },
+  );
+
+  app.get(
+    '/api/v1/projects/:project/tokens',
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: ['tokens'],
+        summary: "The project's API tokens: all of them for its admins, your own for everyone else",
+        params: ProjectParams,
+        response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }) },
+      },
+    },
+    async (req) => {
+      const project = req.project!;
+      let q = tokenQuery(store.db).where('t.project_id', '=', project.id);
+      if (project.role !== 'admin') q = q.where('t.user_id', '=', req.identity!.userId);
+      const now = clock.now();
+      return { tokens: (await q.execute()).map((r) => toTokenView(r, now)) };
+    },
+  );
+
+  app.delete(
+    '/api/v1/projects/:project/tokens/:id',
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke an API token: your own, or any of the project if you are its admin',
+        params: TokenParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const project = req.project!;
+      await audited(svc, req, async (tx) => {
+        const row = await tokenQuery(tx)
+          .where('t.project_id', '=', project.id)
+          .where('t.id', '=', req.params.id)
+          .executeTakeFirst();
+        // Someone else's token is "not found" to a non-admin: token ids are not to be probed.
+        if (!row || (project.role !== 'admin' && row.user_id !== req.identity!.userId))
+          throw new FalajError(
+            'FALAJ_NOT_FOUND',
+            `token '${req.params.id}' does not exist in '${project.name}'`,
+          );
+        if (row.revoked_at === null)
+          await tx
+            .updateTable('api_tokens')
+            .set({ revoked_at: clock.now() })
+            .where('id', '=', row.id)
+            .execute();
+        return {
+          result: null,
+          audit: {
+            action: 'token.revoke',
+            objectType: 'api_token',
+            objectId: row.id,
+            projectId: project.id,
+            details: { name: row.name, owner: row.owner, alreadyRevoked: row.revoked_at !== null },
+          },
+        };
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/v1/tokens',
+    {
+      config: { permission: 'session' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Your API tokens across all projects',
+        response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }) },
+      },
+    },
+    async (req) => {
+      const rows = await tokenQuery(store.db).where('t.user_id', '=', req.identity!.userId).execute();
+      const now = clock.now();
+      return { tokens: rows.map((r) => toTokenView(r, now)) };
+    },
+  );
+}
