@@ -3,13 +3,13 @@
 import path from 'node:path';
 import type { FalajModule, ModuleRuntime } from '../http/module.js';
 import type { FalajApp } from '../http/services.js';
-import { agentAdminRoutes } from './agent-admin-routes.js';
-import { agentRoutes } from './agent-routes.js';
-import { installJobMetrics } from './job-metrics.js';
-import { jobRoutes } from './job-routes.js';
-import { JobScheduler } from './job-scheduler.js';
+import { agentAdminRoutes } from './agent/server/agent-admin-routes.js';
+import { agentRoutes } from './agent/server/agent-routes.js';
+import { installJobMetrics } from './api/job-metrics.js';
+import { jobRoutes } from './api/job-routes.js';
 import { JobStore } from './job-store.js';
-import { serverExecutor } from './server-executor.js';
+import { JobScheduler } from './loop/job-scheduler.js';
+import { serverExecutor } from './loop/server-executor.js';
 
 export interface JobsRuntime extends ModuleRuntime {
   /** The server starts its loop; tests drive it with `pass()`. */

@@ -9,8 +9,8 @@ import {
   LIVE_LOG_CHUNK_MAX,
   LIVE_LOG_MAX,
   readLiveLog,
-} from '../../src/jobs/agent/agent-live-log.js';
-import { agentHeartbeat, registerAgent, storeAgentLog } from '../../src/jobs/agent/agent-store.js';
+} from '../../src/jobs/agent/server/agent-live-log.js';
+import { agentHeartbeat, registerAgent, storeAgentLog } from '../../src/jobs/agent/server/agent-store.js';
 import { AgentExecutor } from '../../src/jobs/executors/agent.js';
 import { createTestContext, type TestContext } from '../support/app.js';
 import { DIALECTS } from '../support/dialects.js';

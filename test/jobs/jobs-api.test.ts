@@ -1,8 +1,8 @@
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobScheduler } from '../../src/jobs/job-scheduler.js';
 import { JobStore } from '../../src/jobs/job-store.js';
+import { JobScheduler } from '../../src/jobs/loop/job-scheduler.js';
 import { jobsRuntime } from '../../src/jobs/module.js';
 import { DIALECTS } from '../support/dialects.js';
 import { setupTracking, type TrackingTest } from '../tracking/helpers.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease, releaseLease } from '../../src/jobs/lease.js';
+import { acquireLease, releaseLease } from '../../src/jobs/loop/lease.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
 

@@ -1,4 +1,4 @@
-// The wire protocol between the server and `falaj agent` (src/jobs/agent-routes.ts serves it;
+// The wire protocol between the server and `falaj agent` (src/jobs/agent/server/agent-routes.ts serves it;
 // ./agent-loop.ts speaks it). Agents pull: every heartbeat reports what they run and answers
 // with what to start and what to cancel, so a lost response is repaired by the next heartbeat.
 import type { AttemptStatus, LaunchRequest, NodeCapacity } from '../types.js';

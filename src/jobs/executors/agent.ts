@@ -1,13 +1,13 @@
 // The agent executor: attempts run on `falaj agent` processes on other machines, which register
-// and pull work over HTTP (src/jobs/agent-routes.ts). This side only reads and writes the
+// and pull work over HTTP (src/jobs/agent/server/agent-routes.ts). This side only reads and writes the
 // database: start() records an assignment for the agent the scheduler placed the job on, the
 // agent's heartbeats report states back, and an agent whose lease lapsed has its attempts lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Services } from '../../http/services.js';
-import { readLiveLog } from '../agent/agent-live-log.js';
-import { getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/agent-store.js';
+import { readLiveLog } from '../agent/server/agent-live-log.js';
+import { getAgent, leaseLive, nodeOf, sealRequest, statusOfRow } from '../agent/server/agent-store.js';
 import {
   ATTEMPT_ENDED_STATES,
   type AttemptStatus,

@@ -145,7 +145,7 @@ export class SlurmExecutor implements Executor {
     return { externalId };
   }
 
-  /** The scheduler's alike attempts of one pass (src/jobs/launch-groups.ts) as one job array. */
+  /** The scheduler's alike attempts of one pass (src/jobs/loop/launch-groups.ts) as one job array. */
   startArray(reqs: readonly LaunchRequest[]): Promise<{ externalId: string }[]> {
     return this.submitArray(reqs);
   }

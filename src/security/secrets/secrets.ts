@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 /** Prefix of API tokens (so secret scanners can find leaked ones); sessions use their own. */
 export const API_TOKEN_PREFIX = 'falaj_';
 export const SESSION_TOKEN_PREFIX = 'falajs_';
-/** `falaj agent`'s credential (minted in src/jobs/agent-admin-routes.ts): the agent protocol and nothing else. */
+/** `falaj agent`'s credential (minted in src/jobs/agent/server/agent-admin-routes.ts): the agent protocol and nothing else. */
 export const AGENT_TOKEN_PREFIX = 'falajagt_';
 
 /** 256 random bits, base64url, behind a recognisable prefix. */

@@ -10,15 +10,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
 import { blobToFile } from '../../../src/artifacts/blob-file.js';
 import type { Services } from '../../../src/http/services.js';
-import { appendLiveLog } from '../../../src/jobs/agent/agent-live-log.js';
-import { AgentLoop } from '../../../src/jobs/agent/agent-loop.js';
+import type { AgentTransport } from '../../../src/jobs/agent/protocol.js';
+import { appendLiveLog } from '../../../src/jobs/agent/server/agent-live-log.js';
 import {
   agentHeartbeat,
   attemptCodeDigest,
   registerAgent,
   storeAgentLog,
-} from '../../../src/jobs/agent/agent-store.js';
-import type { AgentTransport } from '../../../src/jobs/agent/protocol.js';
+} from '../../../src/jobs/agent/server/agent-store.js';
+import { AgentLoop } from '../../../src/jobs/agent/worker/agent-loop.js';
 import { AgentExecutor } from '../../../src/jobs/executors/agent.js';
 import { LocalExecutor } from '../../../src/jobs/executors/local.js';
 import { resolveSandbox } from '../../../src/jobs/sandbox/sandbox-setup.js';

@@ -1,19 +1,19 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
-import { FalajError } from '../core/errors.js';
-import { auditBase, audited } from '../http/audited.js';
-import type { FalajApp, Services } from '../http/services.js';
-import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import { missingSecrets } from '../security/secrets/project-secrets.js';
-import { ExperimentStore } from '../tracking/experiment-store.js';
-import { createRunInExperiment } from '../tracking/run-in-experiment.js';
-import { RunStore } from '../tracking/run-store.js';
-import type { JobScheduler } from './job-scheduler.js';
-import { parseJobSpec } from './job-spec.js';
-import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
-import { assertQueueExists, parseQueueConfig, storedQueues } from './queues.js';
-import type { JobSpec, JobState } from './types.js';
+import { FalajError } from '../../core/errors.js';
+import { auditBase, audited } from '../../http/audited.js';
+import type { FalajApp, Services } from '../../http/services.js';
+import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
+import { missingSecrets } from '../../security/secrets/project-secrets.js';
+import { ExperimentStore } from '../../tracking/experiment-store.js';
+import { createRunInExperiment } from '../../tracking/run-in-experiment.js';
+import { RunStore } from '../../tracking/run-store.js';
+import { parseJobSpec } from '../job-spec.js';
+import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
+import type { JobScheduler } from '../loop/job-scheduler.js';
+import { assertQueueExists, parseQueueConfig, storedQueues } from '../queues.js';
+import type { JobSpec, JobState } from '../types.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
 const JobParams = Type.Object({

@@ -2,14 +2,14 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FalajClient } from '../../client/index.js';
+import { FalajClient } from '../../../client/index.js';
 import type {
   AgentLease,
   AgentRegistration,
   AgentTransport,
   HeartbeatRequest,
   HeartbeatResponse,
-} from './protocol.js';
+} from '../protocol.js';
 
 export function httpAgentTransport(url: string, token: string): AgentTransport {
   // Nothing from the environment or a login file: the agent talks with exactly what it was given.

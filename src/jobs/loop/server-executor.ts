@@ -2,15 +2,15 @@
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { FalajError } from '../core/errors.js';
-import type { Services } from '../http/services.js';
-import { AgentExecutor } from './executors/agent.js';
-import { KubernetesExecutor, kubernetesApis } from './executors/kubernetes.js';
-import { LocalExecutor } from './executors/local.js';
-import { SlurmExecutor } from './executors/slurm.js';
-import type { SandboxPolicy } from './sandbox/job-sandbox.js';
-import { resolveSandbox } from './sandbox/sandbox-setup.js';
-import type { Executor } from './types.js';
+import { FalajError } from '../../core/errors.js';
+import type { Services } from '../../http/services.js';
+import { AgentExecutor } from '../executors/agent.js';
+import { KubernetesExecutor, kubernetesApis } from '../executors/kubernetes.js';
+import { LocalExecutor } from '../executors/local.js';
+import { SlurmExecutor } from '../executors/slurm.js';
+import type { SandboxPolicy } from '../sandbox/job-sandbox.js';
+import { resolveSandbox } from '../sandbox/sandbox-setup.js';
+import type { Executor } from '../types.js';
 
 export function serverExecutor(svc: Services, workRoot: string): Executor {
   const { config } = svc;

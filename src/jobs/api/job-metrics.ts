@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Services } from '../http/services.js';
-import { specOf } from './job-store.js';
+import type { Services } from '../../http/services.js';
+import { specOf } from '../job-store.js';
 
 /**
  * Demand per queue for cluster autoscalers: what waits (queued) and what holds capacity

@@ -2,10 +2,10 @@
 // LocalExecutor on its own machine, reports their states, delivers cancels, and uploads each
 // attempt's log when it ends (before reporting the end, so an ended attempt has its log).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { materializeCode } from '../code-snapshot.js';
-import type { LocalExecutor } from '../executors/local.js';
-import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest } from '../types.js';
-import type { AgentCapacity, AgentTransport, AttemptReport, HeartbeatResponse } from './protocol.js';
+import { materializeCode } from '../../code-snapshot.js';
+import type { LocalExecutor } from '../../executors/local.js';
+import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest } from '../../types.js';
+import type { AgentCapacity, AgentTransport, AttemptReport, HeartbeatResponse } from '../protocol.js';
 
 export interface AgentLoopOptions {
   readonly transport: AgentTransport;

@@ -1,4 +1,4 @@
-import type { Executor } from '../store/executor.js';
+import type { Executor } from '../../store/executor.js';
 
 /**
  * Takes or renews the named lease for `holder` until now + ttl: one statement, so two servers

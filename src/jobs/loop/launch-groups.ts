@@ -2,8 +2,8 @@
 // case: the same command, resources and working directory, differing only in their environment
 // (the trial's params, run id, token). Slurm starts such a group as one `sbatch --array`, one
 // submission instead of one each; other executors start attempts one by one.
-import type { JobRow } from './job-store.js';
-import type { LaunchRequest } from './types.js';
+import type { JobRow } from '../job-store.js';
+import type { LaunchRequest } from '../types.js';
 
 /** An admitted attempt with its launch request, ready to start. */
 export interface Prepared {

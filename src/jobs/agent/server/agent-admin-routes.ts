@@ -1,16 +1,16 @@
 // The platform owner's side of agents: agent tokens (the credential `falaj agent` runs with) and
 // the agents themselves (list, remove). The agent protocol's own routes are in ./agent-routes.ts.
 import { Type } from '@fastify/type-provider-typebox';
-import { FalajError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import { audited } from '../http/audited.js';
-import type { FalajApp, Services } from '../http/services.js';
-import { credentialStatus, iso, Nullable } from '../security/access/token-routes.js';
-import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets/secrets.js';
-import type { Executor as Db } from '../store/executor.js';
-import type { AgentsTable } from '../store/schema.js';
-import { leaseLive } from './agent/agent-store.js';
-import type { AgentCapacity } from './agent/protocol.js';
+import { FalajError } from '../../../core/errors.js';
+import { newId } from '../../../core/ids.js';
+import { audited } from '../../../http/audited.js';
+import type { FalajApp, Services } from '../../../http/services.js';
+import { credentialStatus, iso, Nullable } from '../../../security/access/token-routes.js';
+import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../../../security/secrets/secrets.js';
+import type { Executor as Db } from '../../../store/executor.js';
+import type { AgentsTable } from '../../../store/schema.js';
+import type { AgentCapacity } from '../protocol.js';
+import { leaseLive } from './agent-store.js';
 
 const DAY_MS = 86_400_000;
 const MAX_TOKEN_DAYS = 3650;

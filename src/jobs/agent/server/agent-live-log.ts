@@ -3,10 +3,10 @@
 // the attempt ends the agent uploads the whole log as an artifact, which replaces the chunks.
 import type { Readable } from 'node:stream';
 import { sql, type Transaction } from 'kysely';
-import { FalajError } from '../../core/errors.js';
-import type { Services } from '../../http/services.js';
-import type { Database } from '../../store/schema.js';
-import { ATTEMPT_ENDED_STATES } from '../types.js';
+import { FalajError } from '../../../core/errors.js';
+import type { Services } from '../../../http/services.js';
+import type { Database } from '../../../store/schema.js';
+import { ATTEMPT_ENDED_STATES } from '../../types.js';
 
 /** One shipment's most bytes (the agent sends its log in pieces no larger). */
 export const LIVE_LOG_CHUNK_MAX = 1024 * 1024;

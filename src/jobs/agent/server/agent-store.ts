@@ -1,22 +1,27 @@
 // The server's side of the agent protocol, over the `agents` and `agent_attempts` tables: what
-// the routes (../agent-routes.ts) and the AgentExecutor (../executors/agent.ts) share.
+// the routes (./agent-routes.ts) and the AgentExecutor (../../executors/agent.ts) share.
 import type { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
-import { storeArtifact } from '../../artifacts/record-artifact.js';
-import { FalajError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
-import type { Services } from '../../http/services.js';
-import type { Identity } from '../../security/auth/identity.js';
-import type { AgentAttemptsTable, AgentsTable, Database } from '../../store/schema.js';
-import { codeSnapshotDigest } from '../code-snapshot.js';
-import { ATTEMPT_ENDED_STATES, type AttemptStatus, type LaunchRequest, type NodeCapacity } from '../types.js';
+import { storeArtifact } from '../../../artifacts/record-artifact.js';
+import { FalajError } from '../../../core/errors.js';
+import { newId } from '../../../core/ids.js';
+import type { Services } from '../../../http/services.js';
+import type { Identity } from '../../../security/auth/identity.js';
+import type { AgentAttemptsTable, AgentsTable, Database } from '../../../store/schema.js';
+import { codeSnapshotDigest } from '../../code-snapshot.js';
+import {
+  ATTEMPT_ENDED_STATES,
+  type AttemptStatus,
+  type LaunchRequest,
+  type NodeCapacity,
+} from '../../types.js';
 import {
   type AgentCapacity,
   type AgentLease,
   agentLeaseSeconds,
   type HeartbeatRequest,
   type HeartbeatResponse,
-} from './protocol.js';
+} from '../protocol.js';
 
 /** Binds a sealed request to its attempt: copied to another row, it does not open. */
 const requestContext = (externalId: string) => `agent-attempt|${externalId}`;

@@ -4,18 +4,12 @@
 // the agents it registered, so one leaked machine cannot take over another's attempts.
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
-import { FalajError } from '../core/errors.js';
-import { audited } from '../http/audited.js';
-import type { FalajApp, Services } from '../http/services.js';
-import { appendLiveLog, readShipment } from './agent/agent-live-log.js';
-import {
-  agentHeartbeat,
-  attemptCodeDigest,
-  registerAgent,
-  speaksFor,
-  storeAgentLog,
-} from './agent/agent-store.js';
-import type { HeartbeatRequest } from './agent/protocol.js';
+import { FalajError } from '../../../core/errors.js';
+import { audited } from '../../../http/audited.js';
+import type { FalajApp, Services } from '../../../http/services.js';
+import type { HeartbeatRequest } from '../protocol.js';
+import { appendLiveLog, readShipment } from './agent-live-log.js';
+import { agentHeartbeat, attemptCodeDigest, registerAgent, speaksFor, storeAgentLog } from './agent-store.js';
 
 const AgentParams = Type.Object({ id: Type.String({ pattern: '^agent-[0-9a-f]{16}$' }) });
 const AttemptParams = Type.Object({

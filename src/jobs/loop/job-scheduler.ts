@@ -1,13 +1,11 @@
-import { blobToFile } from '../artifacts/blob-file.js';
-import { newId } from '../core/ids.js';
-import type { Services } from '../http/services.js';
-import { resolveSecrets } from '../security/secrets/project-secrets.js';
-import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../security/secrets/secrets.js';
-import { codeSnapshotDigest, materializeCode } from './code-snapshot.js';
-import { type JobRow, type JobStore, placementsOf, specOf } from './job-store.js';
-import { launchGroups, type Prepared } from './launch-groups.js';
-import { acquireLease, releaseLease } from './lease.js';
-import { DEFAULT_QUEUE, queueNetwork, schedulerConfig, storedQueues } from './queues.js';
+import { blobToFile } from '../../artifacts/blob-file.js';
+import { newId } from '../../core/ids.js';
+import type { Services } from '../../http/services.js';
+import { resolveSecrets } from '../../security/secrets/project-secrets.js';
+import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../../security/secrets/secrets.js';
+import { codeSnapshotDigest, materializeCode } from '../code-snapshot.js';
+import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
+import { DEFAULT_QUEUE, queueNetwork, schedulerConfig, storedQueues } from '../queues.js';
 import {
   accrueUsage,
   type Decision,
@@ -15,8 +13,10 @@ import {
   type RunningJob,
   schedule,
   type UsageHistory,
-} from './scheduler/index.js';
-import type { AttemptStatus, Executor } from './types.js';
+} from '../scheduler/index.js';
+import type { AttemptStatus, Executor } from '../types.js';
+import { launchGroups, type Prepared } from './launch-groups.js';
+import { acquireLease, releaseLease } from './lease.js';
 
 const LEASE = 'scheduler';
 
