@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
-import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { createSandbox, DIALECTS, type Sandbox } from '../../support/dialects.js';
+import { type ServerProcess, startServerProcess } from '../../support/server-process.js';
 
 const PROBE = `try() { n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n=LEAK"; else echo "$n=blocked"; fi; }
 try keyring cat "$D/keys/keyring.json"

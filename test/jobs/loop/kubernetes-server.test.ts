@@ -10,9 +10,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliSession, startCliSession } from '../support/cli-session.js';
-import { FakeKubeApi } from '../support/fake-kube-api.js';
-import { assertBuilt, CLI } from '../support/server-process.js';
+import { type CliSession, startCliSession } from '../../support/cli-session.js';
+import { FakeKubeApi } from '../../support/fake-kube-api.js';
+import { assertBuilt, CLI } from '../../support/server-process.js';
 
 const PUBLIC_URL = 'http://falaj.example:7460';
 const NS = 'falaj-jobs';

@@ -2,9 +2,9 @@
 // attempts admitted together as one job array: one sbatch, tasks `<arrayId>_<i>`, each with its
 // own environment, state and log. Passes are driven by the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobsRuntime } from '../../src/jobs/module.js';
-import { createTestContext, type TestContext } from '../support/app.js';
-import { SLURM_MISSING } from '../support/slurm.js';
+import { jobsRuntime } from '../../../src/jobs/module.js';
+import { createTestContext, type TestContext } from '../../support/app.js';
+import { SLURM_MISSING } from '../../support/slurm.js';
 
 describe.skipIf(SLURM_MISSING !== undefined)(
   `job arrays on the Slurm executor${SLURM_MISSING ? ` (skipped: ${SLURM_MISSING})` : ''}`,

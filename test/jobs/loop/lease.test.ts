@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease, releaseLease } from '../../src/jobs/loop/lease.js';
-import { openStore, type Store } from '../../src/store/store.js';
-import { createSandbox, DIALECTS, type Sandbox } from '../support/dialects.js';
+import { acquireLease, releaseLease } from '../../../src/jobs/loop/lease.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { createSandbox, DIALECTS, type Sandbox } from '../../support/dialects.js';
 
 // The scheduler's lease: with several servers on one database exactly one schedules. Two stores
 // over the same database stand for two servers.

@@ -3,17 +3,21 @@
 // byte missing or repeated; the live copy is capped and dropped once the whole log is kept.
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isFalajError } from '../../src/core/errors.js';
+import { isFalajError } from '../../../../src/core/errors.js';
 import {
   appendLiveLog,
   LIVE_LOG_CHUNK_MAX,
   LIVE_LOG_MAX,
   readLiveLog,
-} from '../../src/jobs/agent/server/agent-live-log.js';
-import { agentHeartbeat, registerAgent, storeAgentLog } from '../../src/jobs/agent/server/agent-store.js';
-import { AgentExecutor } from '../../src/jobs/executors/agent.js';
-import { createTestContext, type TestContext } from '../support/app.js';
-import { DIALECTS } from '../support/dialects.js';
+} from '../../../../src/jobs/agent/server/agent-live-log.js';
+import {
+  agentHeartbeat,
+  registerAgent,
+  storeAgentLog,
+} from '../../../../src/jobs/agent/server/agent-store.js';
+import { AgentExecutor } from '../../../../src/jobs/executors/agent.js';
+import { createTestContext, type TestContext } from '../../../support/app.js';
+import { DIALECTS } from '../../../support/dialects.js';
 
 const MiB = 1024 * 1024;
 const text = (chunks: Uint8Array[]) => Buffer.concat(chunks).toString('utf8');

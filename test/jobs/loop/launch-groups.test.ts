@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { JobRow } from '../../src/jobs/job-store.js';
-import { launchGroups, type Prepared } from '../../src/jobs/loop/launch-groups.js';
-import type { JobSpec } from '../../src/jobs/types.js';
+import type { JobRow } from '../../../src/jobs/job-store.js';
+import { launchGroups, type Prepared } from '../../../src/jobs/loop/launch-groups.js';
+import type { JobSpec } from '../../../src/jobs/types.js';
 
 const MiB = 1024 * 1024;
 const prepared = (id: string, spec: Partial<JobSpec> = {}, env: Record<string, string> = {}): Prepared => ({

@@ -2,9 +2,9 @@
 // is refused everywhere else, and revoking it (or removing an agent) ends the lease at once, so
 // that the agent's unfinished attempts count as lost and run again elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentExecutor } from '../../src/jobs/executors/agent.js';
-import { createTestContext, type TestContext } from '../support/app.js';
-import { DIALECTS } from '../support/dialects.js';
+import { AgentExecutor } from '../../../../src/jobs/executors/agent.js';
+import { createTestContext, type TestContext } from '../../../support/app.js';
+import { DIALECTS } from '../../../support/dialects.js';
 
 const CAPACITY = { cpu: 4, memory: 8 * 1024 ** 3, gpus: { h100: [0, 1] } };
 const MiB = 1024 * 1024;

@@ -1,11 +1,11 @@
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore } from '../../src/jobs/job-store.js';
-import { JobScheduler } from '../../src/jobs/loop/job-scheduler.js';
-import { jobsRuntime } from '../../src/jobs/module.js';
-import { DIALECTS } from '../support/dialects.js';
-import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
+import { JobStore } from '../../../src/jobs/job-store.js';
+import { JobScheduler } from '../../../src/jobs/loop/job-scheduler.js';
+import { jobsRuntime } from '../../../src/jobs/module.js';
+import { DIALECTS } from '../../support/dialects.js';
+import { setupTracking, type TrackingTest } from '../../tracking/helpers.js';
 
 // Jobs through the API on the local executor: submit, schedule passes, the process runs, its
 // state, logs, tracking run and transitions follow. Passes are driven by the test (no timer);
