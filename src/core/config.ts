@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { GpuPlacementRule } from '../jobs/executors/kubernetes-manifest.js';
 import { FalajError } from './errors.js';
+import { isWithin } from './paths.js';
 
 /** How a server that runs jobs as Kubernetes Jobs reaches and uses the cluster (the kubeconfig is the standard one). */
 export interface KubernetesConfig {
@@ -190,14 +191,10 @@ export function readGpuTypes(file: string): Record<string, GpuPlacementRule> {
 /** Absolute folders shown to jobs; none of them is, holds, or is inside the data directory (keys, database). */
 export function parseJobPaths(flag: string, v: string | undefined, dataDir: string): string[] {
   const paths = (v ?? '').split(':').filter((p) => p !== '');
-  const inside = (child: string, parent: string) => {
-    const rel = path.relative(parent, child);
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-  };
   for (const p of paths) {
     if (!path.isAbsolute(p))
       throw new FalajError('FALAJ_CONFIG', `${flag} takes absolute folders, got '${p}'`);
-    if (inside(path.resolve(p), dataDir) || inside(dataDir, path.resolve(p)))
+    if (isWithin(p, dataDir) || isWithin(dataDir, p))
       throw new FalajError(
         'FALAJ_CONFIG',
         `${flag} must not show jobs the data directory ${dataDir} (keys, database): '${p}' overlaps it`,

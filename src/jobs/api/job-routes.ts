@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../../core/errors.js';
+import { isWithin } from '../../core/paths.js';
 import { auditBase, audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
@@ -56,8 +57,7 @@ function assertOutsideDataDir(spec: JobSpec, dataDir: string): void {
     ['code', spec.code && 'path' in spec.code ? spec.code.path : undefined],
   ] as const) {
     if (dir === undefined || !path.isAbsolute(dir)) continue;
-    const rel = path.relative(dataDir, path.resolve(dir));
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+    if (isWithin(dir, dataDir))
       throw new FalajError(
         'FALAJ_INVALID_ARGUMENT',
         `job spec: ${field} '${dir}' is in the server's data directory, which jobs never see`,

@@ -10,6 +10,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FalajError } from '../../core/errors.js';
+import { chownTree } from '../sandbox/chown-tree.js';
 import type { WrapperExit } from './local-wrapper.js';
 
 export interface LocalAttemptRecord {
@@ -30,8 +31,24 @@ export interface CancelRequest {
   readonly graceSeconds: number;
 }
 
+const CONTROL_SUFFIX = '.falaj';
+
 /** The folder beside an attempt's directory that holds the executor's files about it (not the job's). */
-export const controlDir = (workDir: string): string => `${path.resolve(workDir)}.falaj`;
+export const controlDir = (workDir: string): string => `${path.resolve(workDir)}${CONTROL_SUFFIX}`;
+
+/** The attempt's directory of a control dir (or of a file in one). */
+export const workDirOfControl = (dir: string): string =>
+  dir.endsWith(CONTROL_SUFFIX) ? dir.slice(0, -CONTROL_SUFFIX.length) : dir;
+
+/**
+ * Makes an attempt's directory and its control dir; where jobs run as another user, gives the
+ * attempt's directory (with its unpacked code) to that user. The control dir stays the server's.
+ */
+export function prepareAttemptDirs(workDir: string, runAs: { uid: number; gid: number } | undefined): void {
+  mkdirSync(workDir, { recursive: true });
+  mkdirSync(controlDir(workDir), { recursive: true, mode: 0o700 });
+  if (runAs) chownTree(workDir, runAs.uid, runAs.gid);
+}
 
 export const attemptFiles = (workDir: string) => {
   const dir = controlDir(workDir);

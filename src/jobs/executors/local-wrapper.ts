@@ -21,11 +21,7 @@ export interface WrapperPlan {
    * one of these words (each mapped to its message); and a command killed by signal N reaches
    * the wrapper as exit code 128+N (bubblewrap's way), read back as that signal.
    */
-  readonly sandbox?: {
-    readonly argv0: string;
-    readonly cwd: string;
-    readonly failures: Record<string, string>;
-  };
+  readonly sandbox?: { readonly failures: Readonly<Record<string, string>> };
 }
 
 /** What the wrapper writes to exit.json. */

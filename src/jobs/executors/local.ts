@@ -9,16 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
-import { chownTree } from '../sandbox/chown-tree.js';
 import { LAUNCH_FAILURES, networkOf, type SandboxPolicy, sandboxCommand } from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
 import { discoverNvidiaGpus } from './gpu-discovery.js';
 import {
   attemptFiles,
-  controlDir,
   type LocalAttemptRecord,
   localExternalId,
+  prepareAttemptDirs,
   readCancel,
   readExit,
   readRecord,
@@ -139,8 +138,7 @@ export class LocalExecutor implements Executor {
       procs.push({});
     }
 
-    mkdirSync(req.workDir, { recursive: true });
-    mkdirSync(controlDir(req.workDir), { recursive: true, mode: 0o700 });
+    prepareAttemptDirs(req.workDir, sandbox?.runAs);
     const files = attemptFiles(req.workDir);
     if (existsSync(files.exit)) {
       throw new FalajError(
@@ -150,7 +148,6 @@ export class LocalExecutor implements Executor {
     }
     const cwd = spec.workdir ?? req.workDir;
     const network = networkOf(req, sandbox);
-    if (sandbox?.runAs) chownTree(req.workDir, sandbox.runAs.uid, sandbox.runAs.gid);
     const plan: WrapperPlan = {
       argv: sandbox
         ? sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network }, spec.command)
@@ -160,7 +157,7 @@ export class LocalExecutor implements Executor {
       procs,
       ...(spec.maxRuntimeSeconds !== undefined ? { maxRuntimeSeconds: spec.maxRuntimeSeconds } : {}),
       killGraceSeconds: this.#opts.timeoutGraceSeconds ?? 10,
-      ...(sandbox ? { sandbox: sandboxPlan(spec.command[0] as string, cwd) } : {}),
+      ...(sandbox ? { sandbox: { failures: launchFailures(spec.command[0] as string, cwd) } } : {}),
     };
     writeFileSync(files.wrapper, WRAPPER_SOURCE);
     writeFileSync(files.plan, JSON.stringify(plan));
@@ -295,11 +292,8 @@ function endedStatus(exit: WrapperExit, cancelled: boolean): AttemptStatus {
 }
 
 /** The sandbox launcher's failure words with their messages, for the wrapper. */
-function sandboxPlan(argv0: string, cwd: string): NonNullable<WrapperPlan['sandbox']> {
-  const failures = Object.fromEntries(
-    Object.entries(LAUNCH_FAILURES).map(([w, say]) => [w, say(argv0, cwd)]),
-  );
-  return { argv0, cwd, failures };
+function launchFailures(argv0: string, cwd: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(LAUNCH_FAILURES).map(([w, say]) => [w, say(argv0, cwd)]));
 }
 
 /** A TCP port free at this moment, for MASTER_PORT (the rank-0 process binds it soon after). */

@@ -11,11 +11,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FalajError } from '../../core/errors.js';
-import { chownTree } from '../sandbox/chown-tree.js';
 import { networkOf, type SandboxPolicy, sandboxCommand } from '../sandbox/job-sandbox.js';
 import type { AttemptStatus, Executor, ExecutorCapabilities, LaunchRequest, NodeCapacity } from '../types.js';
 import { tailFile } from './file-tail.js';
-import { attemptFiles, controlDir, writeJsonAtomic } from './local-attempt-files.js';
+import {
+  attemptFiles,
+  controlDir,
+  prepareAttemptDirs,
+  workDirOfControl,
+  writeJsonAtomic,
+} from './local-attempt-files.js';
 import { attemptEnv } from './process-env.js';
 import { shellQuote, shellQuoteArgv } from './shell-quote.js';
 import { batchScript, EXIT_STATUS_FILE, sbatchArgs, taskEnvFile } from './slurm-batch.js';
@@ -306,13 +311,10 @@ export class SlurmExecutor implements Executor {
     return sandboxCommand(sandbox, { workDir: req.workDir, cwd, gpus, network }, []);
   }
 
-  /** The attempt's directory (the job's, chowned to the job user) and its control dir, without an earlier end. */
+  /** The attempt's directory and its control dir, without an end recorded by an earlier use of it. */
   #prepareWorkDir(req: LaunchRequest): void {
-    mkdirSync(req.workDir, { recursive: true });
-    mkdirSync(controlDir(req.workDir), { recursive: true, mode: 0o700 });
+    prepareAttemptDirs(req.workDir, this.#opts.sandbox?.runAs);
     rmSync(path.join(controlDir(req.workDir), EXIT_STATUS_FILE), { force: true });
-    const runAs = this.#opts.sandbox?.runAs;
-    if (runAs) chownTree(req.workDir, runAs.uid, runAs.gid);
   }
 
   #common() {
@@ -391,7 +393,7 @@ export class SlurmExecutor implements Executor {
 
   /** The attempt's workDir: from the index, or for an attempt it lacks, from Slurm's StdOut in its control dir. */
   #workDirOf(record: SlurmAttemptRecord | undefined, job: SlurmJobView): string | undefined {
-    return record?.workDir ?? (job.stdOut ? path.dirname(job.stdOut).replace(/\.falaj$/, '') : undefined);
+    return record?.workDir ?? (job.stdOut ? workDirOfControl(path.dirname(job.stdOut)) : undefined);
   }
 }
 

@@ -10,6 +10,7 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FalajError } from '../../core/errors.js';
+import { isWithin } from '../../core/paths.js';
 import type { LaunchRequest } from '../types.js';
 
 /** How jobs are confined; built once per server or agent (sandbox-setup.ts). */
@@ -84,11 +85,6 @@ function ancestors(dir: string): string[] {
   return out;
 }
 
-const within = (child: string, parent: string) => {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-};
-
 /** The bubblewrap options for one attempt (without the command). */
 export function bwrapArgs(policy: SandboxPolicy, req: SandboxRequest): string[] {
   const args = [
@@ -118,7 +114,7 @@ export function bwrapArgs(policy: SandboxPolicy, req: SandboxRequest): string[] 
   const masked = policy.hidden.map((h) => path.resolve(h));
   const made = new Set(['/tmp']);
   const shown = (d: string) =>
-    made.has(d) || (visible.some((v) => within(d, v)) && !masked.some((h) => within(d, h) && d !== h));
+    made.has(d) || (visible.some((v) => isWithin(d, v)) && !masked.some((h) => isWithin(d, h) && d !== h));
   const parents = (p: string, mode: string) => {
     for (const d of ancestors(path.dirname(p))) {
       if (shown(d)) continue;
@@ -131,7 +127,7 @@ export function bwrapArgs(policy: SandboxPolicy, req: SandboxRequest): string[] 
     ...(policy.readWrite ?? []).map((p) => ['--bind', path.resolve(p)] as const),
   ];
   for (const [how, p] of binds) {
-    if (!existsSync(p) || visible.some((v) => within(p, v))) continue;
+    if (!existsSync(p) || visible.some((v) => isWithin(p, v))) continue;
     parents(p, '0755');
     args.push(how, p, p);
     visible.push(p);
@@ -145,7 +141,7 @@ export function bwrapArgs(policy: SandboxPolicy, req: SandboxRequest): string[] 
   }
   // The data directory (and anything hidden) stays invisible even where a read-only folder holds it.
   for (const h of masked) {
-    if (visible.some((v) => within(h, v)) && existsSync(h)) args.push('--perms', '0711', '--tmpfs', h);
+    if (visible.some((v) => isWithin(h, v)) && existsSync(h)) args.push('--perms', '0711', '--tmpfs', h);
   }
   const workDir = path.resolve(req.workDir);
   parents(workDir, '0711');

@@ -27,11 +27,28 @@ const REMEDY =
   'install bubblewrap and create the job user (bash scripts/ensure-sandbox.sh, or apt-get install bubblewrap), ' +
   'or start with --unsafe-unsandboxed-jobs to run jobs with everything the server can read';
 
-const proven = new Map<string, true>();
+/** Per bubblewrap binary: the facts of this machine once proven (a server builds apps many times in tests). */
+const proven = new Map<string, Pick<SandboxPolicy, 'bwrap' | 'runAs'>>();
 
 /** The policy for this machine, checked; FALAJ_CONFIG with what to install when it cannot work. */
 export function resolveSandbox(setup: SandboxSetup): SandboxPolicy {
   const bwrap = setup.bwrap ?? 'bwrap';
+  let machine = proven.get(bwrap);
+  if (!machine) {
+    machine = checkMachine(bwrap);
+    proven.set(bwrap, machine);
+  }
+  return {
+    ...machine,
+    readOnly: [INSTALL_DIR, ...(setup.jobPaths ?? [])],
+    readWrite: [...(setup.sharedPaths ?? [])],
+    hidden: [...setup.hidden],
+    ...(setup.deviceDir ? { deviceDir: setup.deviceDir } : {}),
+  };
+}
+
+/** bubblewrap, the job user where the server is root, and one sandboxed `true`. */
+function checkMachine(bwrap: string): Pick<SandboxPolicy, 'bwrap' | 'runAs'> {
   const version = spawnSync(bwrap, ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) {
     throw new FalajError(
@@ -40,20 +57,9 @@ export function resolveSandbox(setup: SandboxSetup): SandboxPolicy {
     );
   }
   const runAs = process.getuid?.() === 0 ? jobUser() : undefined;
-  const policy: SandboxPolicy = {
-    bwrap,
-    ...(runAs ? { runAs } : {}),
-    readOnly: [INSTALL_DIR, ...(setup.jobPaths ?? [])],
-    readWrite: [...(setup.sharedPaths ?? [])],
-    hidden: setup.hidden.map((h) => path.resolve(h)),
-    ...(setup.deviceDir ? { deviceDir: setup.deviceDir } : {}),
-  };
-  const key = JSON.stringify([bwrap, runAs]);
-  if (!proven.has(key)) {
-    probe(policy);
-    proven.set(key, true);
-  }
-  return policy;
+  const machine = { bwrap, ...(runAs ? { runAs } : {}) };
+  probe({ ...machine, readOnly: [INSTALL_DIR], hidden: [] });
+  return machine;
 }
 
 function jobUser(): { name: string; uid: number; gid: number } {
