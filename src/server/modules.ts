@@ -8,7 +8,7 @@ import { jobsModule } from '../jobs/module.js';
 import { projectsModule } from '../projects/module.js';
 import { securityModule } from '../security/module.js';
 import { trackingModule } from '../tracking/module.js';
-import { trainingModule } from '../training/module.js';
+import { trainingModule } from '../trainer/module.js';
 
 export const MODULES: readonly FalajModule[] = [
   securityModule,

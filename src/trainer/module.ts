@@ -1,5 +1,7 @@
 // The training module: server-side training (POST /training) and the runner that trains in the
-// server's process, one training at a time per request, logging into its tracking run.
+// server's process, one training at a time per request, logging into its tracking run. It lives
+// in src/trainer/, above the library in src/training/, because it needs the server's services
+// (HTTP, artifacts, tracking, audit); the library needs none of them.
 import type { FalajModule, ModuleRuntime } from '../http/module.js';
 import type { FalajApp } from '../http/services.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';

@@ -12,8 +12,8 @@ import type { Database } from '../store/schema.js';
 import type { MetricPoint } from '../tracking/metric-store.js';
 import { insertMetrics } from '../tracking/metric-store.js';
 import type { RunStore } from '../tracking/run-store.js';
-import { runTraining, type TrainRequest } from './run-training.js';
-import type { TrialRecord } from './tuning/index.js';
+import { runTraining, type TrainRequest } from '../training/run-training.js';
+import type { TrialRecord } from '../training/tuning/index.js';
 
 /** A training the server accepted: who asked, where to log, the data's blob. */
 export interface AcceptedTraining {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainingRuntime } from '../../src/training/module.js';
+import { trainingRuntime } from '../../src/trainer/module.js';
 import { adultLikeCsv } from '../support/adult-like.js';
 import { DIALECTS } from '../support/dialects.js';
 import { setupTracking, type TrackingTest } from '../tracking/helpers.js';
