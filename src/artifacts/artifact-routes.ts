@@ -5,9 +5,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { FalajError } from '../core/errors.js';
 import { audited } from '../http/audited.js';
+import type { ProjectAccess } from '../http/identity.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
-import type { ProjectAccess } from '../security/access/access.js';
 import type { Executor } from '../store/executor.js';
 import type { ArtifactsTable } from '../store/schema.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { AuditInput } from '../security/audit/audit-log.js';
-import { actorOf } from '../security/auth/identity.js';
 import type { Database } from '../store/schema.js';
+import { actorOf } from './identity.js';
 import type { Services } from './services.js';
 
 /** The part of an audit event a handler knows; who, from where and which request come from the request. */

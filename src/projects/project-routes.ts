@@ -3,7 +3,7 @@ import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
-import { PROJECT_ROLES, parseRole } from '../security/access/roles.js';
+import { PROJECT_ROLES, parseRole } from '../http/roles.js';
 import { requireUser, USERNAME_PATTERN } from '../security/auth/users.js';
 import { listVisibleProjects, PROJECT_NAME_PATTERN, ProjectSchema, toProjectView } from './projects.js';
 

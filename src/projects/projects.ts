@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import type { Identity } from '../security/auth/identity.js';
+import type { Identity } from '../http/identity.js';
 import type { Executor } from '../store/executor.js';
 
 export const PROJECT_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';

@@ -5,12 +5,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
+import { installAuditFallback } from '../http/audit-fallback.js';
 import { installErrorHandler } from '../http/error-handler.js';
+import { installGuard, type RegisteredRoute } from '../http/guard.js';
 import type { FalajModule, ModuleContext, ModuleRuntime } from '../http/module.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { validatorCompiler } from '../http/validators.js';
-import { installAuditFallback } from './audit-hooks.js';
-import { installAuth, type RegisteredRoute } from './auth-hooks.js';
+import { accessPolicy } from '../security/access/guard.js';
 import { installMetrics } from './metrics.js';
 import { MODULES } from './modules.js';
 import { systemRoutes } from './system-routes.js';
@@ -63,7 +64,7 @@ export async function buildApp(
     );
   });
   installErrorHandler(app);
-  installAuth(app, svc, routes);
+  installGuard(app, accessPolicy(svc), routes);
   const metrics = installMetrics(app);
   installAuditFallback(app, svc);
 

@@ -5,8 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.js';
-import { type Permission, parsePermission } from '../../src/security/access/permissions.js';
-import { type ProjectRole, roleAtLeast } from '../../src/security/access/roles.js';
+import { type Permission, parsePermission } from '../../src/http/permissions.js';
+import { type ProjectRole, roleAtLeast } from '../../src/http/roles.js';
 import {
   AGENT_TOKEN_PREFIX,
   API_TOKEN_PREFIX,

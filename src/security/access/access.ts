@@ -1,15 +1,8 @@
 import { FalajError } from '../../core/errors.js';
+import type { Identity, ProjectAccess } from '../../http/identity.js';
+import { type Permission, parsePermission } from '../../http/permissions.js';
+import { isProjectRole, minRole, type ProjectRole, roleAtLeast } from '../../http/roles.js';
 import type { Executor } from '../../store/executor.js';
-import type { Identity } from '../auth/identity.js';
-import { type Permission, parsePermission } from './permissions.js';
-import { isProjectRole, minRole, type ProjectRole, roleAtLeast } from './roles.js';
-
-/** The project a request addresses and the caller's effective role in it. */
-export interface ProjectAccess {
-  id: string;
-  name: string;
-  role: ProjectRole;
-}
 
 const denied = (why: string) => new FalajError('FALAJ_FORBIDDEN', why);
 

@@ -6,7 +6,7 @@ import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
 import type { Executor } from '../../store/executor.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../secrets/secrets.js';
-import { PROJECT_ROLES, parseRole, roleAtLeast } from './roles.js';
+import { PROJECT_ROLES, parseRole, roleAtLeast } from '../../http/roles.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;

@@ -1,31 +1,9 @@
 import type { Clock } from '../../core/clock.js';
 import { FalajError } from '../../core/errors.js';
+import type { Identity } from '../../http/identity.js';
+import { isProjectRole } from '../../http/roles.js';
 import type { Executor } from '../../store/executor.js';
-import { isProjectRole, type ProjectRole } from '../access/roles.js';
 import { AGENT_TOKEN_PREFIX, API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, sha256Hex } from '../secrets/secrets.js';
-
-/** Who is calling: a user through a login session, or an API token acting for its user. */
-export interface Identity {
-  /** agent: an agent token (`falaj agent`), good for the agent protocol's routes only. */
-  kind: 'session' | 'token' | 'agent';
-  userId: string;
-  username: string;
-  isOwner: boolean;
-  sessionId?: string;
-  /** runId: a job's token, which writes only to that run and runs nested under it. */
-  token?: { id: string; projectId: string; role: ProjectRole; runId?: string };
-  /** The agent token, for kind 'agent'. */
-  agentToken?: { id: string; name: string };
-  /** MFA is required for everyone and this user has not enrolled: only MFA set-up is allowed. */
-  mfaPending: boolean;
-}
-
-export function actorOf(identity: Identity | null): string {
-  if (!identity) return 'anonymous';
-  if (identity.kind === 'token' && identity.token) return `token:${identity.token.id}:${identity.username}`;
-  if (identity.kind === 'agent' && identity.agentToken) return `agent-token:${identity.agentToken.id}`;
-  return `user:${identity.username}`;
-}
 
 // last_used_at is written at most this often per credential: a write on every read request
 // would halve read throughput for a figure that only needs minute precision.

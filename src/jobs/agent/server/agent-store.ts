@@ -5,8 +5,8 @@ import type { Transaction } from 'kysely';
 import { storeArtifact } from '../../../artifacts/record-artifact.js';
 import { FalajError } from '../../../core/errors.js';
 import { newId } from '../../../core/ids.js';
+import type { Identity } from '../../../http/identity.js';
 import type { Services } from '../../../http/services.js';
-import type { Identity } from '../../../security/auth/identity.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../../store/schema.js';
 import { codeSnapshotDigest } from '../../code-snapshot.js';
 import {

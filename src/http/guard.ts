@@ -1,11 +1,8 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { FalajError } from '../core/errors.js';
-import type { FalajApp, Services } from '../http/services.js';
-import type { ProjectAccess } from '../security/access/access.js';
-import { authorize } from '../security/access/access.js';
-import type { Permission } from '../security/access/permissions.js';
-import { checkRunScope } from '../security/access/run-scope.js';
-import { type Identity, resolveBearer } from '../security/auth/identity.js';
+import type { Identity, ProjectAccess } from './identity.js';
+import type { Permission } from './permissions.js';
+import type { FalajApp } from './services.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,7 +46,25 @@ function projectParam(req: FastifyRequest): string | undefined {
   return typeof header === 'string' && header ? header : undefined;
 }
 
-export function installAuth(app: FalajApp, svc: Services, routes: RegisteredRoute[]): void {
+/**
+ * The access policy the guard applies. The request kit owns the mechanism (every route
+ * declares a permission; hooks run before the body is parsed); the security module owns the
+ * policy (security/access/guard.ts), and server/ hands one to the other.
+ */
+export interface AccessPolicy {
+  /** Who presents this bearer token; throws FALAJ_UNAUTHENTICATED when nobody does. */
+  identify(bearer: string): Promise<Identity>;
+  /** May `identity` use a route that declares `permission`? Throws 401/403; returns the project. */
+  authorize(
+    identity: Identity | null,
+    permission: Permission,
+    projectName: string | undefined,
+  ): Promise<ProjectAccess | null>;
+  /** Narrows further once the body is parsed (a job's token names its run in the body). */
+  afterParse(req: FastifyRequest): Promise<void>;
+}
+
+export function installGuard(app: FalajApp, policy: AccessPolicy, routes: RegisteredRoute[]): void {
   app.decorateRequest('identity', null);
   app.decorateRequest('project', null);
   app.decorateRequest('audited', false);
@@ -73,9 +88,8 @@ export function installAuth(app: FalajApp, svc: Services, routes: RegisteredRout
   app.addHook('onRequest', async (req) => {
     const permission = req.routeOptions.config.permission ?? 'public';
     const bearer = bearerOf(req);
-    if (bearer) req.identity = await resolveBearer(svc.store.db, svc.clock, bearer);
-    req.project = await authorize(svc.store.db, req.identity, permission, projectParam(req));
+    if (bearer) req.identity = await policy.identify(bearer);
+    req.project = await policy.authorize(req.identity, permission, projectParam(req));
   });
-  // A job's token (run-scoped) is narrowed further once the body names the run it touches.
-  app.addHook('preHandler', async (req) => checkRunScope(svc.store.db, req));
+  app.addHook('preHandler', async (req) => policy.afterParse(req));
 }

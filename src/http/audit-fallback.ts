@@ -1,5 +1,5 @@
-import { auditAttempt } from '../http/audited.js';
-import type { FalajApp, Services } from '../http/services.js';
+import { auditAttempt } from './audited.js';
+import type { FalajApp, Services } from './services.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

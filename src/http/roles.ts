@@ -1,4 +1,4 @@
-import { FalajError } from '../../core/errors.js';
+import { FalajError } from '../core/errors.js';
 
 /** Roles within one project, weakest first. The platform owner stands above all projects. */
 export const PROJECT_ROLES = ['viewer', 'editor', 'maintainer', 'admin'] as const;
