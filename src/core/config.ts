@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { V1Toleration } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { GpuPlacementRule } from '../jobs/executors/kubernetes-manifest.js';
 import { FalajError } from './errors.js';
 import { isWithin } from './paths.js';
 
 /** How a server that runs jobs as Kubernetes Jobs reaches and uses the cluster (the kubeconfig is the standard one). */
+/** Where the Kubernetes executor places GPU jobs of one gpuType (`--k8s-gpu-types FILE`). */
+export interface GpuPlacementRule {
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly V1Toleration[];
+}
+
 export interface KubernetesConfig {
   namespace: string;
   /** The image every job's container runs (a job names a command, not an image). */

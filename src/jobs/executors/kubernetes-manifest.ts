@@ -3,17 +3,13 @@
 // the launch request's environment (FALAJ_TOKEN, resolved secrets), read by the pods through
 // envFrom — values never appear inline in the Job.
 import { createHash } from 'node:crypto';
-import type { V1Job, V1Secret, V1Service, V1Toleration } from '@kubernetes/client-node';
+import type { V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { GpuPlacementRule } from '../../core/config.js';
 import { FalajError } from '../../core/errors.js';
 import type { LaunchRequest } from '../types.js';
 import { assertEnvName } from './process-env.js';
 
 /** Where pods of a GPU type may run: the node selector and tolerations for it. */
-export interface GpuPlacementRule {
-  readonly nodeSelector?: Readonly<Record<string, string>>;
-  readonly tolerations?: readonly V1Toleration[];
-}
-
 export interface KubernetesManifestOptions {
   readonly namespace: string;
   /** The container image jobs run in (a JobSpec names a command, not an image). */
