@@ -287,6 +287,18 @@ export interface Database {
   agent_attempts: AgentAttemptsTable;
   agent_tokens: AgentTokensTable;
   agent_log_chunks: AgentLogChunksTable;
+  registered_models: RegisteredModelsTable;
+  registered_model_tags: KeyValueTable & { model_id: string };
+  model_versions: ModelVersionsTable;
+  model_version_tags: KeyValueTable & { version_id: string };
+  model_aliases: ModelAliasesTable;
+  model_evaluations: ModelEvaluationsTable;
+  gate_policies: GatePoliciesTable;
+  gate_runs: GateRunsTable;
+  promotion_requests: PromotionRequestsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  lineage_edges: LineageEdgesTable;
 }
 
 /** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
@@ -396,4 +408,145 @@ export interface AgentAttemptsTable {
   /** The uploaded log's blob, once the agent sent it. */
   log_digest: string | null;
   updated_at: number;
+}
+
+/** A registered model (src/registry/), per project; `protected_aliases` is a JSON array. */
+export interface RegisteredModelsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  user_id: string;
+  protected_aliases: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A model version: its files are under `artifact_path` in the artifact store. */
+export interface ModelVersionsTable {
+  id: string;
+  model_id: string;
+  version: number;
+  source: string;
+  run_id: string | null;
+  run_link: string;
+  description: string;
+  user_id: string;
+  /** PENDING_REGISTRATION | FAILED_REGISTRATION | READY */
+  status: string;
+  status_message: string;
+  /** MLflow's deprecated stage: None | Staging | Production | Archived. */
+  stage: string;
+  artifact_path: string;
+  /** 'falaj' (native model directory with model.onnx) | 'onnx' (an uploaded ONNX graph). */
+  format: string;
+  /** JSON {inputs, outputs}, each [{name, type, shape}]. */
+  signature: string | null;
+  /** JSON {intended_use?, limitations?}. */
+  card: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ModelAliasesTable {
+  model_id: string;
+  alias: string;
+  version_id: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** One evaluation of a version, immutable; `result` is JSON {metrics, slices, fairness, ...}. */
+export interface ModelEvaluationsTable {
+  id: string;
+  version_id: string;
+  /** 'dataset' | 'file' | 'cv' */
+  kind: string;
+  data_version_id: string | null;
+  data_digest: string | null;
+  row_count: number | null;
+  result: string;
+  job_id: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** A revision of a model's gate policy; `policy` is the parsed JSON, `source` what was given. */
+export interface GatePoliciesTable {
+  model_id: string;
+  revision: number;
+  policy: string;
+  source: string;
+  created_at: number;
+  created_by: string;
+}
+
+/** One run of the gates on a version; `checks` is a JSON array of every check's outcome. */
+export interface GateRunsTable {
+  id: string;
+  version_id: string;
+  policy_revision: number | null;
+  passed: number;
+  checks: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface PromotionRequestsTable {
+  id: string;
+  model_id: string;
+  version_id: string;
+  alias: string;
+  /** pending | approved | rejected | cancelled */
+  state: string;
+  requested_by: string;
+  requested_at: number;
+  note: string;
+  gate_run_id: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+  override_by: string | null;
+  override_reason: string | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  project_id: string;
+  url: string;
+  /** JSON array of event names. */
+  events: string;
+  /** The HMAC key, sealed by the keyring. */
+  secret: string;
+  active: number;
+  created_at: number;
+  created_by: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  payload: string;
+  /** pending | delivered | failed */
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** An edge of the lineage graph (src/lineage/). */
+export interface LineageEdgesTable {
+  project_id: string;
+  from_kind: string;
+  from_id: string;
+  to_kind: string;
+  to_id: string;
+  relation: string;
+  /** JSON: what the edge carries (a digest, a row count, a path). */
+  attrs: string;
+  created_at: number;
 }
