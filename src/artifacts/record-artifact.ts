@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Services } from '../http/services.js';
 import type { Database } from '../store/schema.js';
 import { validateArtifactPath } from './artifact-paths.js';
+import { upsertArtifact } from './artifact-rows.js';
 
 /**
  * Stores bytes at a project path from inside the server (not from an upload): the blob is
@@ -28,19 +29,7 @@ export async function storeArtifact(
       created_at: svc.clock.now(),
       created_by: p.createdBy,
     };
-    await tx
-      .insertInto('artifacts')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['project_id', 'path']).doUpdateSet({
-          digest,
-          size,
-          content_type: row.content_type,
-          created_at: row.created_at,
-          created_by: row.created_by,
-        }),
-      )
-      .execute();
+    await upsertArtifact(tx, row);
     return { path: artifactPath, digest, size };
   } finally {
     release();
