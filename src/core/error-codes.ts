@@ -107,6 +107,75 @@ export const ERROR_CODES = {
     description:
       'A model file is corrupt, of an unknown format version, or does not fit the data it is applied to (wrong column set).',
   },
+  // Model registry
+  FALAJ_MODEL_NOT_FOUND: {
+    status: 404,
+    description: 'No registered model of that name in the project.',
+  },
+  FALAJ_MODEL_VERSION_NOT_FOUND: {
+    status: 404,
+    description: 'The registered model has no such version (or no version matches the stage asked for).',
+  },
+  FALAJ_MODEL_EXISTS: {
+    status: 409,
+    description:
+      'A registered model of that name already exists in the project (MLflow\'s API answers RESOURCE_ALREADY_EXISTS, 400).',
+  },
+  FALAJ_ALIAS_NOT_FOUND: {
+    status: 404,
+    description:
+      'The registered model has no such alias (MLflow\'s API answers INVALID_PARAMETER_VALUE, 400, as MLflow does).',
+  },
+  FALAJ_ALIAS_INVALID: {
+    status: 400,
+    description:
+      'An alias name breaks MLflow\'s rules: only letters, digits, `_` and `-`, at most 255 characters; `latest` (any case) and `v<N>` are reserved.',
+  },
+  FALAJ_ALIAS_PROTECTED: {
+    status: 403,
+    description:
+      'The alias is protected (`production` by default): it moves only through a promotion request, its gates and a second person\'s approval (`falaj models promote NAME@VERSION --alias ALIAS`).',
+  },
+  FALAJ_MODEL_URI_INVALID: {
+    status: 400,
+    description:
+      'A model URI is not one of `models:/NAME@ALIAS`, `models:/NAME/N`, `models:/NAME/latest`, `models:/NAME/STAGE`, `NAME@ALIAS` or `NAME@N`.',
+  },
+  FALAJ_MODEL_SOURCE_INVALID: {
+    status: 400,
+    description:
+      'A model version\'s source cannot be used: the run is not a run of this project, the path holds no files, or the URI is of an unknown kind.',
+  },
+  FALAJ_ONNX_INVALID: {
+    status: 400,
+    description: 'The uploaded file is not a parseable ONNX model (or has no graph inputs); nothing was stored.',
+  },
+  // Model registry: the staging step (evaluation, gates, promotion, webhooks)
+  FALAJ_EVALUATION_DATA_MISMATCH: {
+    status: 400,
+    description:
+      'The evaluation data does not fit the model: it lacks a column the model takes (or the target, a sensitive or a slice column), or its target holds a class the model does not know; `details` names the columns. Nothing was stored.',
+  },
+  FALAJ_GATE_POLICY_INVALID: {
+    status: 400,
+    description:
+      'A gate policy cannot be used: not valid YAML or JSON, an unknown field, a check that does not parse, or a metric or fairness measure that does not exist (`details.known` lists them). Nothing was stored.',
+  },
+  FALAJ_GATES_FAILED: {
+    status: 409,
+    description:
+      'The model version did not pass its gates (`details.failed` names the checks, `details.gateRunId` the stored run): a maintainer cannot approve it; a project admin may override with a written reason.',
+  },
+  FALAJ_SELF_APPROVAL: {
+    status: 403,
+    description:
+      'Four eyes: the person who requested a promotion cannot approve it, nor override its gates.',
+  },
+  FALAJ_PROMOTION_NOT_PENDING: {
+    status: 409,
+    description:
+      'The promotion request was already decided (approved, rejected or cancelled), possibly by a concurrent call: nothing changed.',
+  },
   // Platform
   FALAJ_STORE_UNAVAILABLE: { status: 503, description: 'The metadata store does not answer.' },
   FALAJ_CONFIG: {
