@@ -1,17 +1,18 @@
 // Datasets of a project: create, list, show; the validation suite; column tags.
 import { Type } from '@fastify/type-provider-typebox';
-import { FalajError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
 import { audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
-import { isUniqueViolation } from '../tracking/ids.js';
 import {
   columnTags,
+  createDataset,
   DATASET_NAME_PATTERN,
   datasetView,
   findDataset,
   latestVersion,
+  listDatasets,
   parseStoredSuite,
+  setColumnTags,
+  setSuite,
 } from './dataset-store.js';
 import { DatasetParams, DatasetSchema, Json, ProjectParams, SuiteBody } from './route-schemas.js';
 import { parseSuite } from './suite.js';
@@ -46,24 +47,14 @@ export async function datasetRoutes(app: FalajApp, svc: Services): Promise<void>
         svc,
         req,
         async (tx) => {
-          const row = {
-            id: newId(),
-            project_id: project.id,
+          const row = await createDataset(tx, {
+            projectId: project.id,
             name: req.body.name,
             description: req.body.description ?? '',
-            suite: suite ? JSON.stringify(suite) : null,
-            created_at: clock.now(),
-            created_by: req.identity!.username,
-          };
-          try {
-            await tx.insertInto('data_datasets').values(row).execute();
-          } catch (err) {
-            if (isUniqueViolation(err))
-              throw new FalajError('FALAJ_CONFLICT', `dataset '${row.name}' already exists`, {
-                name: row.name,
-              });
-            throw err;
-          }
+            suite,
+            now: clock.now(),
+            by: req.identity!.username,
+          });
           return {
             result: datasetView(row),
             audit: {
@@ -92,19 +83,7 @@ export async function datasetRoutes(app: FalajApp, svc: Services): Promise<void>
       },
     },
     async (req) => {
-      const rows = await store.db
-        .selectFrom('data_datasets as d')
-        .selectAll('d')
-        .select((eb) =>
-          eb
-            .selectFrom('data_versions as v')
-            .whereRef('v.dataset_id', '=', 'd.id')
-            .select((e) => e.fn.max('v.version').as('m'))
-            .as('latest'),
-        )
-        .where('d.project_id', '=', req.project!.id)
-        .orderBy('d.name')
-        .execute();
+      const rows = await listDatasets(store.db, req.project!.id);
       return { datasets: rows.map((r) => datasetView(r, r.latest === null ? null : Number(r.latest))) };
     },
   );
@@ -173,11 +152,7 @@ export async function datasetRoutes(app: FalajApp, svc: Services): Promise<void>
       const suite = req.body.suite ? parseSuite(req.body.suite) : null;
       return audited(svc, req, async (tx) => {
         const d = await findDataset(tx, project.id, req.params.dataset);
-        await tx
-          .updateTable('data_datasets')
-          .set({ suite: suite ? JSON.stringify(suite) : null })
-          .where('id', '=', d.id)
-          .execute();
+        await setSuite(tx, d.id, suite);
         return {
           result: { suite },
           audit: {
@@ -222,23 +197,10 @@ export async function datasetRoutes(app: FalajApp, svc: Services): Promise<void>
       const tags = req.body.tags;
       return audited(svc, req, async (tx) => {
         const d = await findDataset(tx, project.id, req.params.dataset);
-        const previous = await tx
-          .selectFrom('data_column_tags')
-          .select('tags')
-          .where('dataset_id', '=', d.id)
-          .where('column_name', '=', column)
-          .executeTakeFirst();
-        const values = {
-          tags: JSON.stringify(tags),
-          source: 'user',
-          updated_at: clock.now(),
-          updated_by: req.identity!.username,
-        };
-        await tx
-          .insertInto('data_column_tags')
-          .values({ dataset_id: d.id, column_name: column, ...values })
-          .onConflict((oc) => oc.columns(['dataset_id', 'column_name']).doUpdateSet(values))
-          .execute();
+        const previous = await setColumnTags(tx, d.id, column, tags, {
+          now: clock.now(),
+          by: req.identity!.username,
+        });
         return {
           result: { column, tags },
           audit: {
@@ -246,7 +208,7 @@ export async function datasetRoutes(app: FalajApp, svc: Services): Promise<void>
             objectType: 'dataset',
             objectId: `${project.name}/${d.name}`,
             projectId: project.id,
-            details: { column, tags, previous: previous ? (JSON.parse(previous.tags) as string[]) : [] },
+            details: { column, tags, previous },
           },
         };
       });

@@ -1,8 +1,10 @@
 // The data domain's tables: datasets, versions, column tags, validation results.
 import { FalajError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
 import type { Executor } from '../store/executor.js';
 import type { DataDatasetsTable, DataVersionsTable } from '../store/schema.js';
-import type { ColumnSchema, Profile, SchemaDiff, Suite, VersionStatus } from './types.js';
+import { isUniqueViolation } from '../tracking/ids.js';
+import type { ColumnSchema, Profile, SchemaDiff, Suite, ValidationResult, VersionStatus } from './types.js';
 
 export const DATASET_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 
@@ -19,6 +21,86 @@ export async function findDataset(db: Executor, projectId: string, name: string)
       id: name,
     });
   return row;
+}
+
+/** Adds a dataset to a project; a name already taken is a conflict. */
+export async function createDataset(
+  tx: Executor,
+  p: { projectId: string; name: string; description: string; suite: Suite | null; now: number; by: string },
+): Promise<DataDatasetsTable> {
+  const row = {
+    id: newId(),
+    project_id: p.projectId,
+    name: p.name,
+    description: p.description,
+    suite: p.suite ? JSON.stringify(p.suite) : null,
+    created_at: p.now,
+    created_by: p.by,
+  };
+  try {
+    await tx.insertInto('data_datasets').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw new FalajError('FALAJ_CONFLICT', `dataset '${row.name}' already exists`, {
+        name: row.name,
+      });
+    throw err;
+  }
+  return row;
+}
+
+/** The datasets of a project by name, each with its greatest version number in `latest` (null before the first). */
+export async function listDatasets(db: Executor, projectId: string) {
+  return db
+    .selectFrom('data_datasets as d')
+    .selectAll('d')
+    .select((eb) =>
+      eb
+        .selectFrom('data_versions as v')
+        .whereRef('v.dataset_id', '=', 'd.id')
+        .select((e) => e.fn.max('v.version').as('m'))
+        .as('latest'),
+    )
+    .where('d.project_id', '=', projectId)
+    .orderBy('d.name')
+    .execute();
+}
+
+/** Sets the validation suite of a dataset, or with null removes it. */
+export async function setSuite(tx: Executor, datasetId: string, suite: Suite | null): Promise<void> {
+  await tx
+    .updateTable('data_datasets')
+    .set({ suite: suite ? JSON.stringify(suite) : null })
+    .where('id', '=', datasetId)
+    .execute();
+}
+
+/** Sets a column's tags as the user's; answers the tags it had before (none when untagged). */
+export async function setColumnTags(
+  tx: Executor,
+  datasetId: string,
+  column: string,
+  tags: string[],
+  p: { now: number; by: string },
+): Promise<string[]> {
+  const previous = await tx
+    .selectFrom('data_column_tags')
+    .select('tags')
+    .where('dataset_id', '=', datasetId)
+    .where('column_name', '=', column)
+    .executeTakeFirst();
+  const values = {
+    tags: JSON.stringify(tags),
+    source: 'user',
+    updated_at: p.now,
+    updated_by: p.by,
+  };
+  await tx
+    .insertInto('data_column_tags')
+    .values({ dataset_id: datasetId, column_name: column, ...values })
+    .onConflict((oc) => oc.columns(['dataset_id', 'column_name']).doUpdateSet(values))
+    .execute();
+  return previous ? (JSON.parse(previous.tags) as string[]) : [];
 }
 
 export async function latestVersion(db: Executor, datasetId: string): Promise<DataVersionsTable | undefined> {
@@ -55,6 +137,77 @@ export async function findVersion(
     });
   }
   return row;
+}
+
+/** The dataset named in the project and its version `spec` (a number or 'latest'). */
+export async function findDatasetVersion(
+  db: Executor,
+  projectId: string,
+  dataset: string,
+  spec: string,
+): Promise<{ d: DataDatasetsTable; v: DataVersionsTable }> {
+  const d = await findDataset(db, projectId, dataset);
+  return { d, v: await findVersion(db, d, spec) };
+}
+
+/** The versions of a dataset, newest first. */
+export async function listVersions(db: Executor, datasetId: string): Promise<DataVersionsTable[]> {
+  return db
+    .selectFrom('data_versions')
+    .selectAll()
+    .where('dataset_id', '=', datasetId)
+    .orderBy('version', 'desc')
+    .execute();
+}
+
+/** The result of the last recorded validation of a version, if any. */
+export async function lastValidation(db: Executor, versionId: string): Promise<ValidationResult | null> {
+  const last = await db
+    .selectFrom('data_validations')
+    .select('result')
+    .where('version_id', '=', versionId)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return last ? (JSON.parse(last.result) as ValidationResult) : null;
+}
+
+/** Records a validation of a version against its dataset's suite and sets the version's status from it. */
+export async function recordValidation(
+  tx: Executor,
+  versionId: string,
+  suite: Suite,
+  result: ValidationResult,
+  p: { now: number; by: string },
+): Promise<VersionStatus> {
+  const status = result.success ? 'passed' : 'failed';
+  await tx.updateTable('data_versions').set({ status }).where('id', '=', versionId).execute();
+  await tx
+    .insertInto('data_validations')
+    .values({
+      id: newId(),
+      version_id: versionId,
+      suite: JSON.stringify(suite),
+      result: JSON.stringify(result),
+      success: result.success ? 1 : 0,
+      created_at: p.now,
+      created_by: p.by,
+    })
+    .execute();
+  return status;
+}
+
+/** Records who let a failed version feed training, when and why. */
+export async function setOverride(
+  tx: Executor,
+  versionId: string,
+  override: { by: string; at: string; reason: string },
+): Promise<void> {
+  await tx
+    .updateTable('data_versions')
+    .set({ override: JSON.stringify(override) })
+    .where('id', '=', versionId)
+    .execute();
 }
 
 /** Tags of every tagged column of a dataset. */

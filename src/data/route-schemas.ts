@@ -2,6 +2,9 @@ import { Type } from '@fastify/type-provider-typebox';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { DATASET_NAME_PATTERN } from './dataset-store.js';
 
+/** Where a dataset's versions live; the version plugins' routes are under it. */
+export const VERSIONS_BASE = '/api/v1/projects/:project/datasets/:dataset/versions';
+
 export const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
 export const DatasetParams = Type.Object({
   project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
