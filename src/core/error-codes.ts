@@ -119,22 +119,22 @@ export const ERROR_CODES = {
   FALAJ_MODEL_EXISTS: {
     status: 409,
     description:
-      'A registered model of that name already exists in the project (MLflow\'s API answers RESOURCE_ALREADY_EXISTS, 400).',
+      "A registered model of that name already exists in the project (MLflow's API answers RESOURCE_ALREADY_EXISTS, 400).",
   },
   FALAJ_ALIAS_NOT_FOUND: {
     status: 404,
     description:
-      'The registered model has no such alias (MLflow\'s API answers INVALID_PARAMETER_VALUE, 400, as MLflow does).',
+      "The registered model has no such alias (MLflow's API answers INVALID_PARAMETER_VALUE, 400, as MLflow does).",
   },
   FALAJ_ALIAS_INVALID: {
     status: 400,
     description:
-      'An alias name breaks MLflow\'s rules: only letters, digits, `_` and `-`, at most 255 characters; `latest` (any case) and `v<N>` are reserved.',
+      "An alias name breaks MLflow's rules: only letters, digits, `_` and `-`, at most 255 characters; `latest` (any case) and `v<N>` are reserved.",
   },
   FALAJ_ALIAS_PROTECTED: {
     status: 403,
     description:
-      'The alias is protected (`production` by default): it moves only through a promotion request, its gates and a second person\'s approval (`falaj models promote NAME@VERSION --alias ALIAS`).',
+      "The alias is protected (`production` by default): it moves only through a promotion request, its gates and a second person's approval (`falaj models promote NAME@VERSION --alias ALIAS`).",
   },
   FALAJ_MODEL_URI_INVALID: {
     status: 400,
@@ -144,11 +144,12 @@ export const ERROR_CODES = {
   FALAJ_MODEL_SOURCE_INVALID: {
     status: 400,
     description:
-      'A model version\'s source cannot be used: the run is not a run of this project, the path holds no files, or the URI is of an unknown kind.',
+      "A model version's source cannot be used: the run is not a run of this project, the path holds no files, or the URI is of an unknown kind.",
   },
   FALAJ_ONNX_INVALID: {
     status: 400,
-    description: 'The uploaded file is not a parseable ONNX model (or has no graph inputs); nothing was stored.',
+    description:
+      'The uploaded file is not a parseable ONNX model (or has no graph inputs); nothing was stored.',
   },
   // Model registry: the staging step (evaluation, gates, promotion, webhooks)
   FALAJ_EVALUATION_DATA_MISMATCH: {
@@ -168,8 +169,7 @@ export const ERROR_CODES = {
   },
   FALAJ_SELF_APPROVAL: {
     status: 403,
-    description:
-      'Four eyes: the person who requested a promotion cannot approve it, nor override its gates.',
+    description: 'Four eyes: the person who requested a promotion cannot approve it, nor override its gates.',
   },
   FALAJ_PROMOTION_NOT_PENDING: {
     status: 409,
