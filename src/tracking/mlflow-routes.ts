@@ -5,7 +5,10 @@ import { quoteNonFiniteTokens } from './lenient-json.js';
 import { mlflowArtifactRoutes } from './mlflow-artifact-routes.js';
 import { installMlflowErrorHandler } from './mlflow-errors.js';
 import { mlflowExperimentRoutes } from './mlflow-experiment-routes.js';
+import { mlflowMetricRoutes } from './mlflow-metric-routes.js';
+import { mlflowRunLogRoutes } from './mlflow-run-log-routes.js';
 import { mlflowRunRoutes } from './mlflow-run-routes.js';
+import { mlflowRunSearchRoutes } from './mlflow-run-search-routes.js';
 import { RunStore } from './run-store.js';
 
 /**
@@ -39,6 +42,9 @@ export async function mlflowRoutes(app: FalajApp, svc: Services): Promise<void> 
     });
     mlflowExperimentRoutes(scope, ctx);
     mlflowRunRoutes(scope, ctx);
+    mlflowRunLogRoutes(scope, ctx);
+    mlflowRunSearchRoutes(scope, ctx);
+    mlflowMetricRoutes(scope, ctx);
     mlflowArtifactRoutes(scope, ctx);
   });
 }

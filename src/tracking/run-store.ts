@@ -17,6 +17,17 @@ export function runNotFound(id: string): FalajError {
   return new FalajError('FALAJ_NOT_FOUND', `Run '${id}' not found`);
 }
 
+/** Throws `runNotFound` unless the run is one of the project's; reads only its id. */
+export async function requireRunIn(db: Executor, projectId: string, id: string): Promise<void> {
+  const run = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst();
+  if (!run) throw runNotFound(id);
+}
+
 export interface DatasetInput {
   tags: KeyValue[];
   dataset: {

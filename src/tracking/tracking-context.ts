@@ -10,6 +10,9 @@ export interface TrackingContext {
   runs: RunStore;
 }
 
+/** How MLflow names a run in a body or query (documented with `loose`). */
+export const RUN_ID = { run_id: 'the run id', run_uuid: 'legacy name of run_id' };
+
 /**
  * A body or query schema that documents MLflow's fields for OpenAPI but checks only that the
  * body is an object: unknown fields are ignored, as MLflow does, and the handlers validate

@@ -5,7 +5,7 @@ import type { FalajApp, Services } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { encodeChunk } from './metric-chunk.js';
 import { metricHistory } from './metric-store.js';
-import { runNotFound } from './run-store.js';
+import { requireRunIn } from './run-store.js';
 import { wireDouble } from './wire.js';
 
 /** Points per page: JSON pages are built as text, binary pages are the stored arrays. */
@@ -71,13 +71,7 @@ export function metricHistoryRoute(app: FalajApp, svc: Services): void {
           field: 'maxResults',
           max: limits.max,
         });
-      const run = await store.db
-        .selectFrom('runs')
-        .select('id')
-        .where('id', '=', runId)
-        .where('project_id', '=', req.project!.id)
-        .executeTakeFirst();
-      if (!run) throw runNotFound(runId);
+      await requireRunIn(store.db, req.project!.id, runId);
       const page = await metricHistory(store.db, runId, key, max, pageToken);
       if (format === 'f64') {
         reply.header('x-falaj-points', String(page.steps.length));
