@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { findArtifact } from '../artifacts/artifact-rows.js';
 import { FalajError } from '../core/errors.js';
 import type { Executor as Db } from '../store/executor.js';
 import type { JobSpec } from './types.js';
@@ -28,12 +29,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 /** The blob of a job's code snapshot, looked up when an attempt starts (it may have been deleted since). */
 export async function codeSnapshotDigest(db: Db, projectId: string, artifactPath: string): Promise<string> {
-  const row = await db
-    .selectFrom('artifacts')
-    .select('digest')
-    .where('project_id', '=', projectId)
-    .where('path', '=', artifactPath)
-    .executeTakeFirst();
+  const row = await findArtifact(db, projectId, artifactPath);
   if (!row) throw new FalajError('FALAJ_NOT_FOUND', `code snapshot '${artifactPath}' no longer exists`);
   return row.digest;
 }

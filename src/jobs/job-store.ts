@@ -121,6 +121,41 @@ export class JobStore {
     return row;
   }
 
+  /** A project's jobs, newest first, optionally in one state. */
+  async list(db: Executor, projectId: string, opts: { state?: string; limit: number }): Promise<JobRow[]> {
+    let q = db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(opts.limit);
+    if (opts.state) q = q.where('state', '=', opts.state);
+    return q.execute();
+  }
+
+  /** A job's transitions, oldest first. */
+  async events(db: Executor, jobId: string) {
+    return db
+      .selectFrom('job_events')
+      .select(['at', 'attempt', 'from_state', 'to_state', 'reason'])
+      .where('job_id', '=', jobId)
+      .orderBy('id')
+      .execute();
+  }
+
+  /**
+   * Marks a launched job as asked to cancel (`reason` says by whom): when its attempt ends, the
+   * scheduler records it cancelled, not failed.
+   */
+  async requestCancel(tx: Executor, jobId: string, reason: string): Promise<void> {
+    await tx
+      .updateTable('jobs')
+      .set({ cancel_requested_at: this.svc.clock.now(), reason })
+      .where('id', '=', jobId)
+      .execute();
+  }
+
   /**
    * Moves `job` from the state it was read in to `to`, with `patch` applied, if nobody moved it
    * meanwhile; returns the new row, or undefined when the race was lost.

@@ -5,8 +5,10 @@ import type { FalajModule, ModuleRuntime } from '../http/module.js';
 import type { FalajApp } from '../http/services.js';
 import { agentAdminRoutes } from './agent/server/agent-admin-routes.js';
 import { agentRoutes } from './agent/server/agent-routes.js';
+import { jobLogRoutes } from './api/job-log-routes.js';
 import { installJobMetrics } from './api/job-metrics.js';
 import { jobRoutes } from './api/job-routes.js';
+import { queueRoutes } from './api/queue-routes.js';
 import { JobStore } from './job-store.js';
 import { JobScheduler } from './loop/job-scheduler.js';
 import { serverExecutor } from './loop/server-executor.js';
@@ -31,6 +33,8 @@ export const jobsModule: FalajModule<JobsRuntime> = {
       serverUrl: () => svc.config.publicUrl ?? ctx.serverUrl(),
     });
     await jobRoutes(app, svc, { jobs, scheduler });
+    await jobLogRoutes(app, svc, { jobs, scheduler });
+    await queueRoutes(app, svc);
     await agentRoutes(app, svc);
     await agentAdminRoutes(app, svc);
     installJobMetrics(svc, ctx.metrics);

@@ -19,6 +19,15 @@ export async function storedQueues(db: Db): Promise<QueueConfig[]> {
   return rows.map((r) => ({ ...(JSON.parse(r.config) as QueueConfig), name: r.name }));
 }
 
+/** Creates the queue or replaces its config. */
+export async function putQueue(db: Db, config: QueueConfig, now: number): Promise<void> {
+  await db
+    .insertInto('queues')
+    .values({ name: config.name, config: JSON.stringify(config), created_at: now, updated_at: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ config: JSON.stringify(config), updated_at: now }))
+    .execute();
+}
+
 /** The network policy of a queue's jobs (the default queue, unless stored otherwise: the host's). */
 export async function queueNetwork(db: Db, name: string): Promise<'host' | 'none'> {
   const row = await db.selectFrom('queues').select('config').where('name', '=', name).executeTakeFirst();

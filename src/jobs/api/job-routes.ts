@@ -1,23 +1,19 @@
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../../core/errors.js';
-import { isWithin } from '../../core/paths.js';
 import { auditBase, audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
-import { missingSecrets } from '../../security/secrets/project-secrets.js';
 import { ExperimentStore } from '../../tracking/experiment-store.js';
 import { createRunInExperiment } from '../../tracking/run-in-experiment.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { parseJobSpec } from '../job-spec.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
 import type { JobScheduler } from '../loop/job-scheduler.js';
-import { assertQueueExists, parseQueueConfig, storedQueues } from '../queues.js';
-import type { JobSpec, JobState } from '../types.js';
+import { assertSubmittable } from '../submit-checks.js';
+import type { JobState } from '../types.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
-const JobParams = Type.Object({
+export const JobParams = Type.Object({
   project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
   id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
 });
@@ -47,26 +43,7 @@ function view(j: JobRow) {
   };
 }
 
-/**
- * A job never runs in the server's data directory (keys, database, other attempts): its sandbox
- * would not show it anyway, and without the sandbox it must not be the way in. Said at submit.
- */
-function assertOutsideDataDir(spec: JobSpec, dataDir: string): void {
-  for (const [field, dir] of [
-    ['workdir', spec.workdir],
-    ['code', spec.code && 'path' in spec.code ? spec.code.path : undefined],
-  ] as const) {
-    if (dir === undefined || !path.isAbsolute(dir)) continue;
-    if (isWithin(dir, dataDir))
-      throw new FalajError(
-        'FALAJ_INVALID_ARGUMENT',
-        `job spec: ${field} '${dir}' is in the server's data directory, which jobs never see`,
-        { field },
-      );
-  }
-}
-
-/** Jobs and queues: submit, list, show, cancel, logs; queue quotas (owner). */
+/** Jobs of a project: submit, list, show, cancel. */
 export async function jobRoutes(
   app: FalajApp,
   svc: Services,
@@ -100,35 +77,7 @@ export async function jobRoutes(
     async (req, reply) => {
       const project = req.project!;
       const spec = parseJobSpec(req.body.spec);
-      // Secrets are resolved at launch; names that do not exist are refused now, not then.
-      const missing = await missingSecrets(svc.store.db, project.id, Object.values(spec.secrets ?? {}));
-      if (missing.length > 0)
-        throw new FalajError(
-          'FALAJ_INVALID_ARGUMENT',
-          `job spec: secret '${missing[0]}' does not exist in '${project.name}'`,
-          {
-            field: 'secrets',
-            missing,
-          },
-        );
-      if (spec.code && 'artifact' in spec.code) {
-        const tar = await svc.store.db
-          .selectFrom('artifacts')
-          .select('path')
-          .where('project_id', '=', project.id)
-          .where('path', '=', spec.code.artifact)
-          .executeTakeFirst();
-        if (!tar)
-          throw new FalajError(
-            'FALAJ_INVALID_ARGUMENT',
-            `job spec: code artifact '${spec.code.artifact}' does not exist`,
-            {
-              field: 'code',
-            },
-          );
-      }
-      assertOutsideDataDir(spec, svc.config.dataDir);
-      await assertQueueExists(svc.store.db, spec.queue);
+      await assertSubmittable(svc.store.db, project, spec, svc.config.dataDir);
       const experiment = req.body.experiment ?? 'jobs';
       const job = await audited(
         svc,
@@ -189,15 +138,11 @@ export async function jobRoutes(
       },
     },
     async (req) => {
-      let q = svc.store.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('project_id', '=', req.project!.id)
-        .orderBy('created_at', 'desc')
-        .orderBy('id')
-        .limit(req.query.limit ?? 100);
-      if (req.query.state) q = q.where('state', '=', req.query.state);
-      return { jobs: (await q.execute()).map(view) };
+      const rows = await jobs.list(svc.store.db, req.project!.id, {
+        state: req.query.state,
+        limit: req.query.limit ?? 100,
+      });
+      return { jobs: rows.map(view) };
     },
   );
 
@@ -209,12 +154,7 @@ export async function jobRoutes(
     },
     async (req) => {
       const job = await jobs.get(svc.store.db, req.project!.id, req.params.id);
-      const events = await svc.store.db
-        .selectFrom('job_events')
-        .select(['at', 'attempt', 'from_state', 'to_state', 'reason'])
-        .where('job_id', '=', job.id)
-        .orderBy('id')
-        .execute();
+      const events = await jobs.events(svc.store.db, job.id);
       return {
         ...view(job),
         events: events.map((e) => ({
@@ -262,14 +202,7 @@ export async function jobRoutes(
       if (state !== 'admitted' && state !== 'running')
         throw new FalajError('FALAJ_CONFLICT', `job ${job.id} has already ended (${state})`, { state });
       await audited(svc, req, async (tx) => {
-        await tx
-          .updateTable('jobs')
-          .set({
-            cancel_requested_at: svc.clock.now(),
-            reason: `cancel requested by ${req.identity!.username}`,
-          })
-          .where('id', '=', job.id)
-          .execute();
+        await jobs.requestCancel(tx, job.id, `cancel requested by ${req.identity!.username}`);
         return {
           result: null,
           audit: { action: 'job.cancel-request', objectType: 'job', objectId: job.id, projectId: project.id },
@@ -277,72 +210,6 @@ export async function jobRoutes(
       });
       if (job.external_id) await scheduler.executor.cancel(job.external_id, { graceSeconds: 10 });
       return view(await jobs.get(svc.store.db, project.id, job.id));
-    },
-  );
-
-  app.get(
-    '/api/v1/projects/:project/jobs/:id/logs',
-    {
-      config: { permission: 'project:viewer' },
-      schema: {
-        tags: ['jobs'],
-        summary: 'stdout and stderr of the current attempt (follow=true streams until it ends)',
-        params: JobParams,
-        querystring: Type.Object({ follow: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-      },
-    },
-    async (req, reply) => {
-      const job = await jobs.get(svc.store.db, req.project!.id, req.params.id);
-      if (!job.external_id) return reply.type('text/plain; charset=utf-8').send('');
-      const stream = Readable.from(
-        scheduler.executor.logs(job.external_id, { follow: req.query.follow === true }),
-      );
-      return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(stream);
-    },
-  );
-
-  app.get(
-    '/api/v1/queues',
-    {
-      config: { permission: 'identity' },
-      schema: { tags: ['jobs'], summary: 'Queues and their quota configuration' },
-    },
-    async () => ({ queues: await storedQueues(svc.store.db) }),
-  );
-
-  app.put(
-    '/api/v1/queues/:name',
-    {
-      config: { permission: 'owner' },
-      schema: {
-        tags: ['jobs'],
-        summary:
-          'Create or replace a queue: per-project quotas (cpu, memory, gpus by type), weights, preemption',
-        params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) }),
-        body: Type.Record(Type.String(), Type.Unknown()),
-      },
-    },
-    async (req) => {
-      const config = parseQueueConfig(req.params.name, req.body);
-      const now = svc.clock.now();
-      return audited(svc, req, async (tx) => {
-        await tx
-          .insertInto('queues')
-          .values({ name: config.name, config: JSON.stringify(config), created_at: now, updated_at: now })
-          .onConflict((oc) =>
-            oc.column('name').doUpdateSet({ config: JSON.stringify(config), updated_at: now }),
-          )
-          .execute();
-        return {
-          result: config,
-          audit: {
-            action: 'queue.put',
-            objectType: 'queue',
-            objectId: config.name,
-            details: { projects: config.projects.length },
-          },
-        };
-      });
     },
   );
 }
