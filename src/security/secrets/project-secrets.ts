@@ -36,6 +36,26 @@ export async function putSecret(
   return existing ? 'replaced' : 'created';
 }
 
+/** A project's secrets, by name: names and who and when, never the sealed values. */
+export async function listSecrets(db: Executor, projectId: string) {
+  return db
+    .selectFrom('project_secrets')
+    .select(['name', 'created_by', 'updated_at'])
+    .where('project_id', '=', projectId)
+    .orderBy('name')
+    .execute();
+}
+
+/** Deletes a secret; false if the project has none of that name. */
+export async function deleteSecret(db: Executor, projectId: string, name: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('project_secrets')
+    .where('project_id', '=', projectId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
 /** Names that do not exist in the project, for a clear error before a job is accepted. */
 export async function missingSecrets(
   db: Executor,

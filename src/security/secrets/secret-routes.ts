@@ -3,7 +3,7 @@ import { FalajError } from '../../core/errors.js';
 import { audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
-import { putSecret, SECRET_NAME } from './project-secrets.js';
+import { deleteSecret, listSecrets, putSecret, SECRET_NAME } from './project-secrets.js';
 
 const Params = Type.Object({
   project: Type.String({ pattern: PROJECT_NAME_PATTERN }),
@@ -65,12 +65,7 @@ export async function secretRoutes(app: FalajApp, svc: Services): Promise<void> 
       },
     },
     async (req) => {
-      const rows = await svc.store.db
-        .selectFrom('project_secrets')
-        .select(['name', 'created_by', 'updated_at'])
-        .where('project_id', '=', req.project!.id)
-        .orderBy('name')
-        .execute();
+      const rows = await listSecrets(svc.store.db, req.project!.id);
       return {
         secrets: rows.map((r) => ({
           name: r.name,
@@ -90,12 +85,7 @@ export async function secretRoutes(app: FalajApp, svc: Services): Promise<void> 
     async (req, reply) => {
       const project = req.project!;
       await audited(svc, req, async (tx) => {
-        const res = await tx
-          .deleteFrom('project_secrets')
-          .where('project_id', '=', project.id)
-          .where('name', '=', req.params.name)
-          .executeTakeFirst();
-        if (Number(res.numDeletedRows) === 0)
+        if (!(await deleteSecret(tx, project.id, req.params.name)))
           throw new FalajError('FALAJ_NOT_FOUND', `secret '${req.params.name}' does not exist`, {
             name: req.params.name,
           });
