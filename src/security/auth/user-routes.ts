@@ -2,11 +2,14 @@ import { Type } from '@fastify/type-provider-typebox';
 import { audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { UserSchema } from './auth-routes.js';
+import { endUserSessions } from './sessions.js';
 import {
   assertAnotherOwner,
   createUser,
+  listUsers,
   requireUser,
   setPassword,
+  setUserFlags,
   toView,
   USERNAME_PATTERN,
 } from './users.js';
@@ -67,10 +70,7 @@ export async function userRoutes(app: FalajApp, svc: Services): Promise<void> {
         response: { 200: Type.Object({ users: Type.Array(UserSchema) }) },
       },
     },
-    async () => {
-      const rows = await store.db.selectFrom('users').selectAll().orderBy('username').execute();
-      return { users: rows.map(toView) };
-    },
+    async () => ({ users: (await listUsers(store.db)).map(toView) }),
   );
 
   app.get(
@@ -111,18 +111,9 @@ export async function userRoutes(app: FalajApp, svc: Services): Promise<void> {
         const user = await requireUser(tx, req.params.username);
         const { disabled, owner, password } = req.body;
         if ((disabled === true || owner === false) && user.is_owner) await assertAnotherOwner(tx, user.id);
-        const set: { disabled?: number; is_owner?: number; updated_at: number } = { updated_at: clock.now() };
-        if (disabled !== undefined) set.disabled = disabled ? 1 : 0;
-        if (owner !== undefined) set.is_owner = owner ? 1 : 0;
-        await tx.updateTable('users').set(set).where('id', '=', user.id).execute();
+        await setUserFlags(tx, clock, user.id, { disabled, owner });
         if (password !== undefined) await setPassword(tx, clock, user.id, password);
-        if (disabled)
-          await tx
-            .updateTable('sessions')
-            .set({ revoked_at: clock.now() })
-            .where('user_id', '=', user.id)
-            .where('revoked_at', 'is', null)
-            .execute();
+        if (disabled) await endUserSessions(tx, user.id, clock.now());
         const after = await requireUser(tx, user.username);
         return {
           result: toView(after),

@@ -3,6 +3,7 @@ import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Executor } from '../../store/executor.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+import { endUserSessions } from './sessions.js';
 
 export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
 
@@ -81,6 +82,35 @@ export async function requireUser(db: Executor, username: string) {
   return user;
 }
 
+/** Every user, by username. */
+export async function listUsers(db: Executor) {
+  return db.selectFrom('users').selectAll().orderBy('username').execute();
+}
+
+/** Disables or enables a user, grants or withdraws ownership; an absent flag is left as it is. */
+export async function setUserFlags(
+  db: Executor,
+  clock: Clock,
+  userId: string,
+  flags: { disabled?: boolean | undefined; owner?: boolean | undefined },
+): Promise<void> {
+  const set: { disabled?: number; is_owner?: number; updated_at: number } = { updated_at: clock.now() };
+  if (flags.disabled !== undefined) set.disabled = flags.disabled ? 1 : 0;
+  if (flags.owner !== undefined) set.is_owner = flags.owner ? 1 : 0;
+  await db.updateTable('users').set(set).where('id', '=', userId).execute();
+}
+
+/** The projects a user is a member of, by name, with the role in each. */
+export async function userMemberships(db: Executor, userId: string) {
+  return db
+    .selectFrom('memberships as m')
+    .innerJoin('projects as p', 'p.id', 'm.project_id')
+    .select(['p.name as project', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .orderBy('p.name')
+    .execute();
+}
+
 /** Refuses a change that would leave no enabled owner (nobody could administer the platform). */
 export async function assertAnotherOwner(db: Executor, exceptUserId: string): Promise<void> {
   const other = await db
@@ -110,11 +140,5 @@ export async function setPassword(
     .execute();
   // A new password ends every existing session of the account, except the one that changed
   // it when the user changes their own (whoever else knew the old password is logged out).
-  let sessions = db
-    .updateTable('sessions')
-    .set({ revoked_at: now })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null);
-  if (opts.keepSessionId) sessions = sessions.where('id', '!=', opts.keepSessionId);
-  await sessions.execute();
+  await endUserSessions(db, userId, now, opts.keepSessionId);
 }
