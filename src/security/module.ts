@@ -6,13 +6,19 @@ import { routesModule } from '../http/module.js';
 import { tokenRoutes } from './access/token-routes.js';
 import { auditRoutes } from './audit/audit-routes.js';
 import { authRoutes } from './auth/auth-routes.js';
-import { mfaRoutes } from './auth/mfa-routes.js';
+import { mfaAdminRoutes } from './auth/mfa-admin-routes.js';
+import { mfaEnrolmentRoutes } from './auth/mfa-enrolment-routes.js';
+import { recoveryCodeRoutes } from './auth/recovery-code-routes.js';
+import { settingsRoutes } from './auth/settings-routes.js';
 import { userRoutes } from './auth/user-routes.js';
 import { secretRoutes } from './secrets/secret-routes.js';
 
 export const securityModule = routesModule('security', [
   authRoutes,
-  mfaRoutes,
+  mfaEnrolmentRoutes,
+  recoveryCodeRoutes,
+  mfaAdminRoutes,
+  settingsRoutes,
   userRoutes,
   tokenRoutes,
   auditRoutes,

@@ -1,16 +1,15 @@
 import { Type } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { FalajError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
-import { type AuditFacts, auditAttempt, audited } from '../../http/audited.js';
+import { audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
-import type { UsersTable } from '../../store/schema.js';
 import { newSecretToken, SESSION_TOKEN_PREFIX, sha256Hex } from '../secrets/secrets.js';
 import { readRequireMfa } from './identity.js';
-import { type Attempt, type Outcome, withAttempt } from './login-throttle.js';
+import type { Outcome } from './login-throttle.js';
 import { burnPasswordCheck, verifyPassword } from './passwords.js';
 import { checkSecondFactor, secondFactorRefusal } from './second-factor.js';
-import { findUser, requireUser, setPassword, toView } from './users.js';
+import { endSession, openSession } from './sessions.js';
+import { refuseAttempt, requirePassword, throttledAttempt } from './throttled-checks.js';
+import { findUser, requireUser, setPassword, toView, userMemberships } from './users.js';
 
 export const UserSchema = Type.Object({
   id: Type.String(),
@@ -20,63 +19,6 @@ export const UserSchema = Type.Object({
   mfaEnabled: Type.Boolean(),
   createdAt: Type.String(),
 });
-
-/**
- * Runs `check` as one attempt under the throttle of `key` (a username, or `mfa:<username>`)
- * from the caller's address (login-throttle.ts); a refusal by the throttle is audited.
- */
-export function throttledAttempt<T>(
-  svc: Services,
-  req: FastifyRequest,
-  facts: AuditFacts,
-  key: string,
-  check: (attempt: Attempt) => Promise<T>,
-): Promise<T> {
-  return withAttempt(
-    {
-      db: svc.store.db,
-      clock: svc.clock,
-      key,
-      source: req.ip,
-      onRefusal: (err) => auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status),
-    },
-    check,
-  );
-}
-
-/** Records a refused check (its outcome for the throttle and its audit event, together); returns the error to throw. */
-export async function refuseAttempt(
-  svc: Services,
-  req: FastifyRequest,
-  facts: AuditFacts,
-  attempt: Attempt,
-  outcome: Outcome,
-  err: FalajError,
-): Promise<FalajError> {
-  await svc.store.db.transaction().execute(async (tx) => {
-    await attempt.finish(tx, outcome);
-    await auditAttempt(svc, req, { ...facts, details: { reason: err.code } }, err.status, tx);
-  });
-  return err;
-}
-
-/**
- * Checks the password of a signed-in user, under the same throttle as logging in: a session
- * must not be an unthrottled password oracle. Throws FALAJ_INVALID_CREDENTIALS if it is wrong.
- */
-export async function requirePassword(
-  svc: Services,
-  req: FastifyRequest,
-  facts: AuditFacts,
-  user: Pick<UsersTable, 'username' | 'password_hash'>,
-  password: string,
-): Promise<void> {
-  await throttledAttempt(svc, req, facts, user.username, async (attempt) => {
-    if (await verifyPassword(user.password_hash, password)) return attempt.finish(svc.store.db, 'success');
-    const err = new FalajError('FALAJ_INVALID_CREDENTIALS', 'password is wrong');
-    throw await refuseAttempt(svc, req, facts, attempt, 'failure', err);
-  });
-}
 
 type LoginCheck =
   | { user: NonNullable<Awaited<ReturnType<typeof findUser>>> }
@@ -155,19 +97,7 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
       const expiresAt = now + svc.config.sessionTtlMs;
       const mfaEnrollmentRequired = !u.mfa_enabled && (await readRequireMfa(store.db));
       await audited(svc, req, async (tx) => {
-        const id = newId();
-        await tx
-          .insertInto('sessions')
-          .values({
-            id,
-            token_hash: sha256Hex(token),
-            user_id: u.id,
-            created_at: now,
-            expires_at: expiresAt,
-            last_used_at: now,
-            revoked_at: null,
-          })
-          .execute();
+        const id = await openSession(tx, { tokenHash: sha256Hex(token), userId: u.id, now, expiresAt });
         return { result: id, audit: { ...facts, actor: `user:${u.username}`, details: { session: id } } };
       });
       return { token, expiresAt: new Date(expiresAt).toISOString(), user: toView(u), mfaEnrollmentRequired };
@@ -183,11 +113,7 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
     async (req, reply) => {
       const sessionId = req.identity!.sessionId!;
       await audited(svc, req, async (tx) => {
-        await tx
-          .updateTable('sessions')
-          .set({ revoked_at: clock.now() })
-          .where('id', '=', sessionId)
-          .execute();
+        await endSession(tx, sessionId, clock.now());
         return { result: null, audit: { action: 'auth.logout', objectType: 'session', objectId: sessionId } };
       });
       return reply.status(204).send(null);
@@ -214,13 +140,7 @@ export async function authRoutes(app: FalajApp, svc: Services): Promise<void> {
     async (req) => {
       const id = req.identity!;
       const user = await requireUser(store.db, id.username);
-      const memberships = await store.db
-        .selectFrom('memberships as m')
-        .innerJoin('projects as p', 'p.id', 'm.project_id')
-        .select(['p.name as project', 'm.role'])
-        .where('m.user_id', '=', id.userId)
-        .orderBy('p.name')
-        .execute();
+      const memberships = await userMemberships(store.db, id.userId);
       // 'mfa-setup' refuses agent tokens (access.ts), so a user is behind every caller here.
       const kind = id.kind as 'session' | 'token';
       return { user: toView(user), kind, mfaEnrollmentRequired: id.mfaPending, memberships };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRecoveryCode } from '../../../src/security/auth/mfa-routes.js';
+import { newRecoveryCode } from '../../../src/security/auth/mfa-store.js';
 import { hashRecoveryCode } from '../../../src/security/auth/second-factor.js';
 import { matchTotp, newTotpSecret, otpauthUri, totpAt } from '../../../src/security/auth/totp.js';
 
