@@ -1,12 +1,11 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
 import { audited } from '../../http/audited.js';
+import { PROJECT_ROLES, parseRole, roleAtLeast } from '../../http/roles.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
-import type { Executor } from '../../store/executor.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../secrets/secrets.js';
-import { PROJECT_ROLES, parseRole, roleAtLeast } from '../../http/roles.js';
+import { createToken, findToken, listTokens, revokeToken, type TokenRow } from './token-store.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
@@ -37,20 +36,6 @@ const TokenParams = Type.Object({
 
 /** Epoch milliseconds as ISO 8601; null stays null. */
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** Token rows joined with their project and owner; the hash is never selected. */
-function tokenQuery(db: Executor) {
-  return db
-    .selectFrom('api_tokens as t')
-    .innerJoin('projects as p', 'p.id', 't.project_id')
-    .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id', 't.name', 't.role', 't.user_id', 't.created_at', 't.expires_at', 't.revoked_at'])
-    .select(['t.last_used_at', 'p.name as project', 'u.username as owner'])
-    .orderBy('t.created_at', 'desc')
-    .orderBy('t.id');
-}
-
-type TokenRow = Awaited<ReturnType<ReturnType<typeof tokenQuery>['execute']>>[number];
 
 function toTokenView(row: TokenRow, now: number) {
   return {
@@ -130,22 +115,15 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
         svc,
         req,
         async (tx) => {
-          const id = newId();
-          await tx
-            .insertInto('api_tokens')
-            .values({
-              id,
-              name: req.body.name,
-              token_hash: sha256Hex(token),
-              user_id: req.identity!.userId,
-              project_id: project.id,
-              role,
-              created_at: now,
-              expires_at: expiresAt,
-              revoked_at: null,
-              last_used_at: null,
-            })
-            .execute();
+          const id = await createToken(tx, {
+            name: req.body.name,
+            tokenHash: sha256Hex(token),
+            userId: req.identity!.userId,
+            projectId: project.id,
+            role,
+            now,
+            expiresAt,
+          });
           return {
             result: { id, name: req.body.name, project: project.name, role, expiresAt: iso(expiresAt)! },
             audit: {
@@ -176,10 +154,12 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
     },
     async (req) => {
       const project = req.project!;
-      let q = tokenQuery(store.db).where('t.project_id', '=', project.id);
-      if (project.role !== 'admin') q = q.where('t.user_id', '=', req.identity!.userId);
+      const rows = await listTokens(store.db, {
+        projectId: project.id,
+        userId: project.role !== 'admin' ? req.identity!.userId : undefined,
+      });
       const now = clock.now();
-      return { tokens: (await q.execute()).map((r) => toTokenView(r, now)) };
+      return { tokens: rows.map((r) => toTokenView(r, now)) };
     },
   );
 
@@ -197,22 +177,14 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
     async (req, reply) => {
       const project = req.project!;
       await audited(svc, req, async (tx) => {
-        const row = await tokenQuery(tx)
-          .where('t.project_id', '=', project.id)
-          .where('t.id', '=', req.params.id)
-          .executeTakeFirst();
+        const row = await findToken(tx, project.id, req.params.id);
         // Someone else's token is "not found" to a non-admin: token ids are not to be probed.
         if (!row || (project.role !== 'admin' && row.user_id !== req.identity!.userId))
           throw new FalajError(
             'FALAJ_NOT_FOUND',
             `token '${req.params.id}' does not exist in '${project.name}'`,
           );
-        if (row.revoked_at === null)
-          await tx
-            .updateTable('api_tokens')
-            .set({ revoked_at: clock.now() })
-            .where('id', '=', row.id)
-            .execute();
+        if (row.revoked_at === null) await revokeToken(tx, row.id, clock.now());
         return {
           result: null,
           audit: {
@@ -239,7 +211,7 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
       },
     },
     async (req) => {
-      const rows = await tokenQuery(store.db).where('t.user_id', '=', req.identity!.userId).execute();
+      const rows = await listTokens(store.db, { userId: req.identity!.userId });
       const now = clock.now();
       return { tokens: rows.map((r) => toTokenView(r, now)) };
     },
