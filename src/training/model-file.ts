@@ -3,8 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FalajError } from '../core/errors.js';
 import type { Predictor } from './estimator.js';
-import { GbdtModel } from './gbdt/index.js';
-import { LinearModel } from './linear/index.js';
+import { type FalajModel, familyOfModel, findFamily, type ModelKind } from './families/index.js';
 
 // Falaj's native model format: a directory with
 //   model.json   the manifest: format name and version, model kind, task, classes, features,
@@ -17,8 +16,7 @@ import { LinearModel } from './linear/index.js';
 export const MODEL_FORMAT = 'falaj-model';
 export const MODEL_FORMAT_VERSION = 1;
 
-export type ModelKind = 'gbdt' | 'linear';
-export type FalajModel = GbdtModel | LinearModel;
+export type { FalajModel, ModelKind } from './families/index.js';
 
 const ARRAY_TYPES = {
   float64: Float64Array,
@@ -48,14 +46,6 @@ export interface ModelManifest {
   arraysSha256: string;
   state: unknown;
   info?: Record<string, unknown>;
-}
-
-export function modelKind(model: FalajModel): ModelKind {
-  return model instanceof GbdtModel ? 'gbdt' : 'linear';
-}
-
-function stateOf(model: FalajModel): unknown {
-  return model instanceof GbdtModel ? model.toState() : model.state();
 }
 
 /** The state with typed arrays moved out into one buffer. */
@@ -134,11 +124,14 @@ export async function saveModel(
   model: FalajModel,
   extra: { info?: Record<string, unknown>; onnx?: Uint8Array } = {},
 ): Promise<ModelManifest> {
-  const { json, arrays } = packState(stateOf(model));
+  const family = familyOfModel(model);
+  if (!family)
+    throw new FalajError('FALAJ_MODEL_INVALID', 'only a built-in model can be saved as a model file');
+  const { json, arrays } = packState(family.state(model));
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
     version: MODEL_FORMAT_VERSION,
-    kind: modelKind(model),
+    kind: family.kind,
     task: model.task,
     classes: model.classes,
     features: model.featureNames,
@@ -183,7 +176,7 @@ export async function loadModel(dir: string): Promise<{ model: FalajModel; manif
   if (createHash('sha256').update(arrays).digest('hex') !== manifest.arraysSha256)
     throw bad('arrays.bin does not match the digest in model.json (damaged or altered)');
   const state = unpackState(manifest.state, arrays);
-  if (manifest.kind === 'gbdt') return { model: GbdtModel.fromState(state), manifest };
-  if (manifest.kind === 'linear') return { model: LinearModel.fromState(state), manifest };
-  throw bad(`unknown model kind ${String(manifest.kind)}`);
+  const family = findFamily(manifest.kind);
+  if (!family) throw bad(`unknown model kind ${String(manifest.kind)}`);
+  return { model: family.load(state), manifest };
 }

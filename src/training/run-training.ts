@@ -3,15 +3,13 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { FalajError } from '../core/errors.js';
 import type { Predictor, Task } from './estimator.js';
+import { familyOfChoice, type ModelChoice } from './families/index.js';
 import { type TrainingData, takeData } from './frame.js';
-import { type GbdtModel, trainGbdt } from './gbdt/index.js';
-import { type LinearModel, trainLinearModel } from './linear/index.js';
 import { loadTrainingData } from './load/index.js';
 import { evaluate, scalarMetrics } from './metrics/index.js';
 import { saveModel } from './model-file.js';
 import { exportOnnx } from './onnx/index.js';
 import { createStudy, type TrialRecord } from './tuning/index.js';
-import { defaultSpace, type ModelChoice } from './tuning-defaults.js';
 import { crossValidate, defaultFolds, holdoutSplit } from './validation/index.js';
 
 /** What `falaj train`, the SDK and server-side training ask for. */
@@ -29,7 +27,7 @@ export interface TrainRequest {
   holdout?: number;
   /** Tuning trials (0: none). */
   tune?: number;
-  /** A search space (JSON form); default: `defaultSpace(model)`. */
+  /** A search space (JSON form); default: the model family's `tuning.space`. */
   space?: unknown;
   sampler?: 'tpe' | 'random';
   pruner?: 'none' | 'median' | 'successive-halving';
@@ -81,58 +79,13 @@ const HEADLINE: Record<Task, string[]> = {
   regression: ['rmse', 'mae', 'r2'],
 };
 
-function checkModel(model: ModelChoice, task: Task, target: string): void {
-  if (model === 'logistic' && task === 'regression')
-    throw new FalajError(
-      'FALAJ_INVALID_ARGUMENT',
-      `--model logistic needs a class target; '${target}' is numeric (use linear or gbdt)`,
-      {
-        parameter: 'model',
-      },
-    );
-  if (model === 'linear' && task !== 'regression')
-    throw new FalajError(
-      'FALAJ_INVALID_ARGUMENT',
-      `--model linear needs a numeric target; '${target}' has classes (use logistic or gbdt)`,
-      {
-        parameter: 'model',
-      },
-    );
-}
-
-type Fitted = GbdtModel | LinearModel;
-
-async function fitModel(
-  model: ModelChoice,
-  train: TrainingData,
-  params: Record<string, unknown>,
-  extra: {
-    seed: number;
-    nThreads?: number;
-    validation?: TrainingData;
-    onRound?: (round: number, info: { trainLoss: number; validLoss: number }) => unknown;
-  },
-): Promise<Fitted> {
-  if (model === 'gbdt')
-    return trainGbdt(train, {
-      seed: extra.seed,
-      ...(extra.nThreads ? { nThreads: extra.nThreads } : {}),
-      ...params,
-      ...(extra.validation ? { validation: extra.validation } : {}),
-      ...(extra.onRound ? { onRound: extra.onRound } : {}),
-    });
-  return trainLinearModel(train, params as never);
-}
-
 /**
  * Trials at once: gradient-boosted trees use every core themselves on large data (histograms
  * on worker threads), so trials run one at a time there; below that size, and for linear
  * models, trials run side by side. A study is reproducible for a given parallelism.
  */
-function trialParallelism(req: TrainRequest, rows: number): number {
-  const cores = availableParallelism();
-  if (req.model === undefined || req.model === 'gbdt') return rows >= 50_000 ? 1 : Math.min(cores, 4);
-  return Math.min(cores, 4);
+function trialParallelism(usesAllCores: boolean): number {
+  return usesAllCores ? 1 : Math.min(availableParallelism(), 4);
 }
 
 function oofCsv(oof: Float64Array, header: readonly string[]): string {
@@ -165,7 +118,8 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
   });
   const { data, task } = loaded;
   const modelChoice = req.model ?? 'gbdt';
-  checkModel(modelChoice, task, req.target);
+  const family = familyOfChoice(modelChoice, task, req.target);
+  const threads = req.nThreads ? { nThreads: req.nThreads } : {};
   const n = data.features.nRows;
   const stratify = data.target.kind === 'classification' ? data.target.labels : undefined;
   let params: Record<string, unknown> = { ...(req.params ?? {}) };
@@ -186,29 +140,26 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
     const train = takeData(data, split.train);
     const valid = takeData(data, split.valid);
     const study = createStudy({
-      space: req.space ?? defaultSpace(modelChoice),
+      space: req.space ?? family.tuning.space,
       direction: 'minimize',
       sampler: req.sampler ?? 'tpe',
       pruner: req.pruner ?? 'none',
       seed,
-      parallelism: trialParallelism(req, n),
+      parallelism: trialParallelism(family.usesAllCores(n)),
     });
     let done = 0;
-    // Boosting rounds early stopping kept, per trial: part of what a trial found.
-    const roundsOf = new Map<number, number>();
+    // What each trial settled itself (the rounds early stopping kept): part of what it found.
+    const settledBy = new Map<number, Record<string, unknown>>();
     const result = await study.optimize(
       async (trial) => {
-        const trialParams = { ...params, ...trial.params };
-        if (modelChoice !== 'gbdt')
-          return validationLoss(task, valid, await fitModel(modelChoice, train, trialParams, { seed }));
         let pruned = false;
-        const m = await fitModel(
-          modelChoice,
+        // Families that train in rounds report each round's validation loss to the pruner.
+        const m = await family.fit(
           train,
-          { earlyStoppingRounds: 20, ...trialParams },
+          { ...family.tuning.trialDefaults, ...params, ...trial.params },
           {
             seed: trial.seed,
-            ...(req.nThreads ? { nThreads: req.nThreads } : {}),
+            ...threads,
             validation: valid,
             onRound: (round, info) => {
               trial.report(round, info.validLoss);
@@ -221,7 +172,8 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
           },
         );
         if (pruned) trial.pruneIfNeeded();
-        roundsOf.set(trial.number, (m as GbdtModel).toState().nRounds);
+        const settled = family.tuning.settled?.(m);
+        if (settled) settledBy.set(trial.number, settled);
         return validationLoss(task, valid, m);
       },
       {
@@ -240,10 +192,7 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
       throw new FalajError('FALAJ_INVALID_ARGUMENT', 'tuning finished without a complete trial', {
         trials: result.trials.length,
       });
-    const bestParams = {
-      ...best.params,
-      ...(roundsOf.has(best.number) ? { nRounds: roundsOf.get(best.number) } : {}),
-    };
+    const bestParams = { ...best.params, ...settledBy.get(best.number) };
     params = { ...params, ...bestParams };
     const count = (s: string) => result.trials.filter((t) => t.state === s).length;
     tuning = {
@@ -265,8 +214,7 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
     const cv = await crossValidate({
       data,
       folds: defaultFolds(data, k, seed),
-      fit: (train) =>
-        fitModel(modelChoice, train, params, { seed, ...(req.nThreads ? { nThreads: req.nThreads } : {}) }),
+      fit: (train) => family.fit(train, params, { seed, ...threads }),
       onFold: (f) => observer.progress?.('evaluate', f.fold + 1, k),
     });
     metrics = cv.mean;
@@ -281,18 +229,15 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
       ...(stratify ? { stratify } : {}),
     });
     const valid = takeData(data, split.valid);
-    const m = await fitModel(modelChoice, takeData(data, split.train), params, {
-      seed,
-      ...(req.nThreads ? { nThreads: req.nThreads } : {}),
-    });
+    const m = await family.fit(takeData(data, split.train), params, { seed, ...threads });
     observer.progress?.('evaluate', 1, 1);
     metrics = scalarMetrics(evaluate(task, valid.target, m.predict(valid.features), valid.weights));
     validation = { kind: 'holdout', fraction };
   }
 
-  const final = await fitModel(modelChoice, data, params, {
+  const final = await family.fit(data, params, {
     seed,
-    ...(req.nThreads ? { nThreads: req.nThreads } : {}),
+    ...threads,
     onRound: (round, info) => {
       observer.logMetric?.('train_loss', info.trainLoss, round);
       observer.progress?.('fit', round, Number(params.nRounds ?? 100));

@@ -2,8 +2,8 @@ import type { FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
 import { isTerminalState } from '../../jobs/types.js';
 import { Falaj } from '../../sdk/falaj.js';
+import { familyOfChoice, type ModelChoice } from '../../training/families/index.js';
 import { createStudy, type TrialRecord } from '../../training/tuning/index.js';
-import { defaultSpace, type ModelChoice } from '../../training/tuning-defaults.js';
 
 interface JobView {
   id: string;
@@ -58,7 +58,7 @@ export async function tuneWithTrialJobs(
   });
   const metric = o.regression ? 'rmse' : 'logloss';
   const s = createStudy({
-    space: o.space ?? defaultSpace(o.model),
+    space: o.space ?? familyOfChoice(o.model).tuning.space,
     direction: 'minimize',
     sampler: o.sampler,
     seed: o.seed,

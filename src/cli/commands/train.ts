@@ -8,14 +8,16 @@ import type { FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
 import { Falaj } from '../../sdk/falaj.js';
 import type { Run } from '../../sdk/run.js';
+import { isModelChoice, MODEL_CHOICES, type ModelChoice } from '../../training/families/index.js';
 import type { Frame } from '../../training/frame.js';
 import { loadFrame } from '../../training/load/index.js';
 import { loadModel } from '../../training/model-file.js';
 import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
-import type { ModelChoice } from '../../training/tuning-defaults.js';
 import { uploadFileAsCode } from '../code-upload.js';
 import { cliClient, reportError } from '../remote.js';
 import { tuneWithTrialJobs } from './train-trial-jobs.js';
+
+const CHOICE_NAMES = Object.keys(MODEL_CHOICES);
 
 /** bin/falaj.js, from dist/cli/commands/ or src/cli/commands/ alike. */
 const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/falaj.js');
@@ -238,7 +240,7 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
   try {
     const result = await tuneWithTrialJobs(client, {
       model,
-      regression: model === 'linear',
+      regression: MODEL_CHOICES[model].needs?.target === 'numeric',
       trials,
       parallelism: k,
       sampler: (opts.sampler ?? 'tpe') as 'tpe' | 'random',
@@ -274,7 +276,7 @@ export function registerTrainCommands(program: Command): void {
     )
     .requiredOption('--data <file>', 'CSV or Parquet file')
     .requiredOption('--target <column>', 'the column to predict')
-    .option('--model <kind>', 'gbdt | logistic | linear', 'gbdt')
+    .option('--model <kind>', CHOICE_NAMES.join(' | '), 'gbdt')
     .option('--features <cols>', 'comma-separated feature columns (default: all but the target)')
     .option('--exclude <cols>', 'comma-separated columns to leave out (ids, leaks)')
     .option('--weight <column>', 'a column of row weights')
@@ -339,10 +341,10 @@ export function registerTrainCommands(program: Command): void {
       const bar = progressBar(!json);
       try {
         const model = (opts.model ?? 'gbdt') as ModelChoice;
-        if (!['gbdt', 'logistic', 'linear'].includes(model))
+        if (!isModelChoice(model))
           throw new FalajError(
             'FALAJ_INVALID_ARGUMENT',
-            `--model must be gbdt, logistic or linear (got '${model}')`,
+            `--model must be ${CHOICE_NAMES.slice(0, -1).join(', ')} or ${CHOICE_NAMES.at(-1)} (got '${model}')`,
             { parameter: 'model' },
           );
         const cv = parseNumber('cv', opts.cv, true);

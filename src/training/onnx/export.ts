@@ -2,17 +2,22 @@
 // takes raw rows, one input per feature column, and gives what the native predict gives.
 // Everything that goes into the bytes is derived from the model alone, in a fixed order, so the
 // same model always exports to the same bytes (no timestamps, no random names).
-import { FalajError } from '../../core/errors.js';
 import type { Task } from '../estimator.js';
-import { GbdtModel } from '../gbdt/model.js';
-import { type GbdtState, validateState } from '../gbdt/state.js';
-import { LinearModel } from '../linear/model.js';
-import { LINEAR_FORMAT, type LinearModelState, parseLinearState } from '../linear/state.js';
-import { designWidth } from '../preprocess/state.js';
-import { buildGbdtGraph } from './gbdt.js';
-import { buildLinearGraph } from './linear.js';
-import { bindInputs, INTERNAL_PREFIX, type InputBinding } from './names.js';
-import { encodeModel, GraphBuilder, ML_DOMAIN, type ModelProto, type ValueInfoProto } from './proto.js';
+import {
+  type FalajModel,
+  familyOfModel,
+  familyOfState,
+  type ModelFamily,
+  type ModelState,
+  type OnnxColumn,
+} from '../families/index.js';
+import type { GbdtModel } from '../gbdt/model.js';
+import type { GbdtState } from '../gbdt/state.js';
+import type { LinearModel } from '../linear/model.js';
+import type { LinearModelState } from '../linear/state.js';
+import { cannotExport } from './cannot-export.js';
+import { bindInputs, INTERNAL_PREFIX } from './names.js';
+import { encodeModel, GraphBuilder, ML_DOMAIN, type ModelProto } from './proto.js';
 
 /** Version of the graph layout and metadata described here; bumped when either changes. */
 export const ONNX_EXPORT_VERSION = 1;
@@ -42,32 +47,20 @@ export interface ExportOptions {
 
 export type ExportableModel = GbdtModel | LinearModel | GbdtState | LinearModelState;
 
-function invalid(message: string, details?: unknown): FalajError {
-  return new FalajError('FALAJ_MODEL_INVALID', `cannot export to ONNX: ${message}`, details);
-}
-
-type Resolved = { kind: 'gbdt'; state: GbdtState } | { kind: 'linear'; state: LinearModelState };
-
-/** The validated state of whatever was passed; states from files are checked in full. */
-function resolve(model: unknown): Resolved {
-  if (model instanceof GbdtModel) return { kind: 'gbdt', state: model.toState() };
-  if (model instanceof LinearModel) return { kind: 'linear', state: model.state() };
+/** The family and validated state of whatever was passed; states from files are checked in full. */
+function resolve(model: unknown): { family: ModelFamily; state: ModelState } {
+  const owner = familyOfModel(model);
+  if (owner) return { family: owner, state: owner.state(model as FalajModel) };
+  const family = familyOfState(model);
+  if (family) return { family, state: family.parseState(model) };
   const format =
     typeof model === 'object' && model !== null ? (model as { format?: unknown }).format : undefined;
-  if (format === 'falaj-gbdt') return { kind: 'gbdt', state: validateState(model) };
-  if (format === LINEAR_FORMAT) return { kind: 'linear', state: parseLinearState(model) };
-  throw invalid(
+  throw cannotExport(
     `expected a GBDT or linear model (or its state); got ${format === undefined ? typeof model : `format ${String(format)}`}`,
   );
 }
 
-function describe(
-  kind: 'gbdt' | 'linear',
-  task: Task,
-  classes: readonly string[],
-  outputs: string[],
-): string {
-  const what = kind === 'gbdt' ? 'Gradient-boosted trees' : 'Linear model';
+function describe(what: string, task: Task, classes: readonly string[], outputs: string[]): string {
   const out =
     task === 'regression'
       ? 'prediction: double [N, 1]'
@@ -85,11 +78,11 @@ function describe(
  * could never be matched (and its prefix might match another level): refused rather than
  * exported to a model that answers differently from the native one.
  */
-function checkLevels(columns: readonly { name: string; levels: readonly string[] }[]): void {
+function checkLevels(columns: readonly OnnxColumn[]): void {
   for (const c of columns) {
-    const bad = c.levels.find((l) => l.includes('\u0000'));
+    const bad = c.levels?.find((l) => l.includes('\u0000'));
     if (bad !== undefined) {
-      throw invalid(
+      throw cannotExport(
         `categorical column '${c.name}' has a level containing a NUL character (${JSON.stringify(bad)})`,
         {
           column: c.name,
@@ -105,47 +98,16 @@ function checkLevels(columns: readonly { name: string; levels: readonly string[]
  * containing NUL).
  */
 export function exportOnnx(model: ExportableModel, opts: ExportOptions = {}): Uint8Array {
-  const r = resolve(model);
+  const { family, state } = resolve(model);
   const g = new GraphBuilder(INTERNAL_PREFIX);
-  let bindings: InputBinding[];
-  let io: { inputs: ValueInfoProto[]; outputs: ValueInfoProto[] };
-  let featureNames: string[];
-  let formatVersion: number;
-  if (r.kind === 'gbdt') {
-    const s = r.state;
-    featureNames = s.features.map((f) => f.name);
-    checkLevels(
-      s.features.flatMap((f) => (f.kind === 'categorical' ? [{ name: f.name, levels: f.categories }] : [])),
-    );
-    bindings = bindInputs(
-      s.features.map((f) =>
-        f.kind === 'numeric'
-          ? { name: f.name, kind: f.kind }
-          : { name: f.name, kind: f.kind, levels: f.categories },
-      ),
-    );
-    io = buildGbdtGraph(g, s, bindings);
-    formatVersion = s.version;
-  } else {
-    const s = r.state;
-    if (designWidth(s.preprocess) === 0) {
-      throw invalid('the linear model has no design column (every feature is categorical without levels)');
-    }
-    featureNames = s.preprocess.columns.map((c) => c.name);
-    checkLevels(s.preprocess.columns.flatMap((c) => (c.kind === 'categorical' ? [c] : [])));
-    bindings = bindInputs(
-      s.preprocess.columns.map((c) =>
-        c.kind === 'numeric'
-          ? { name: c.name, kind: c.kind }
-          : { name: c.name, kind: c.kind, levels: c.levels },
-      ),
-    );
-    io = buildLinearGraph(g, s, bindings);
-    formatVersion = s.version;
-  }
-  const { task, classes } = r.state;
+  const columns = family.onnx.columns(state);
+  checkLevels(columns);
+  const bindings = bindInputs(columns);
+  const io = family.onnx.graph(g, state, bindings);
+  const featureNames = columns.map((c) => c.name);
+  const { task, classes } = state;
   const outputNames = io.outputs.map((o) => o.name as string);
-  const description = describe(r.kind, task, classes, outputNames);
+  const description = describe(family.title, task, classes, outputNames);
   const proto: ModelProto = {
     irVersion: IR_VERSION,
     opsetImport: [
@@ -158,7 +120,7 @@ export function exportOnnx(model: ExportableModel, opts: ExportOptions = {}): Ui
     modelVersion: 1,
     docString: opts.description ? `${description}\n\n${opts.description}` : description,
     graph: {
-      name: opts.graphName ?? `falaj_${r.kind}`,
+      name: opts.graphName ?? `falaj_${family.kind}`,
       node: g.nodes,
       initializer: g.initializers,
       input: io.inputs,
@@ -166,8 +128,8 @@ export function exportOnnx(model: ExportableModel, opts: ExportOptions = {}): Ui
     },
     metadataProps: [
       { key: META.exportVersion, value: String(ONNX_EXPORT_VERSION) },
-      { key: META.format, value: r.state.format },
-      { key: META.formatVersion, value: String(formatVersion) },
+      { key: META.format, value: state.format },
+      { key: META.formatVersion, value: String(state.version) },
       { key: META.task, value: task },
       { key: META.classes, value: JSON.stringify(classes) },
       { key: META.features, value: JSON.stringify(featureNames) },
