@@ -2,7 +2,6 @@
 // the agents themselves (list, remove). The agent protocol's own routes are in ./agent-routes.ts.
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../../../core/errors.js';
-import { newId } from '../../../core/ids.js';
 import { audited } from '../../../http/audited.js';
 import type { FalajApp, Services } from '../../../http/services.js';
 import { credentialStatus, iso, Nullable } from '../../../security/access/token-routes.js';
@@ -10,7 +9,8 @@ import { AGENT_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../../../security
 import type { Executor as Db } from '../../../store/executor.js';
 import type { AgentsTable } from '../../../store/schema.js';
 import type { AgentCapacity } from '../protocol.js';
-import { leaseLive } from './agent-store.js';
+import { endAgentLease, findAgent, leaseLive, listAgents, openAttemptCounts } from './agent-store.js';
+import { createAgentToken, listAgentTokens, revokeAgentToken } from './agent-tokens.js';
 
 const DAY_MS = 86_400_000;
 const MAX_TOKEN_DAYS = 3650;
@@ -46,17 +46,8 @@ export interface AgentView {
 
 async function agentViews(svc: Services, db: Db, all: boolean): Promise<AgentView[]> {
   const now = svc.clock.now();
-  let q = db.selectFrom('agents').selectAll().orderBy('created_at', 'desc').orderBy('id');
-  if (!all) q = q.where('lease_expires_at', '>', now - LIST_LOST_FOR_MS);
-  const agents = await q.limit(1000).execute();
-  const open = await db
-    .selectFrom('agent_attempts')
-    .select(['agent_id'])
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', 'in', ['pending', 'running'])
-    .groupBy('agent_id')
-    .execute();
-  const counts = new Map(open.map((r) => [r.agent_id, Number(r.n)]));
+  const agents = await listAgents(db, all ? undefined : now - LIST_LOST_FOR_MS);
+  const counts = await openAttemptCounts(db);
   return agents.map((a: AgentsTable) => {
     const capacity = JSON.parse(a.capacity) as AgentCapacity;
     return {
@@ -104,20 +95,13 @@ export async function agentAdminRoutes(app: FalajApp, svc: Services): Promise<vo
         svc,
         req,
         async (tx) => {
-          const id = newId();
-          await tx
-            .insertInto('agent_tokens')
-            .values({
-              id,
-              name: req.body.name,
-              token_hash: sha256Hex(token),
-              created_by: req.identity!.username,
-              created_at: now,
-              expires_at: expiresAt,
-              revoked_at: null,
-              last_used_at: null,
-            })
-            .execute();
+          const id = await createAgentToken(tx, {
+            name: req.body.name,
+            tokenHash: sha256Hex(token),
+            createdBy: req.identity!.username,
+            now,
+            expiresAt,
+          });
           return {
             result: { id, name: req.body.name, expiresAt: iso(expiresAt) },
             audit: {
@@ -146,12 +130,7 @@ export async function agentAdminRoutes(app: FalajApp, svc: Services): Promise<vo
     },
     async () => {
       const now = clock.now();
-      const rows = await svc.store.db
-        .selectFrom('agent_tokens')
-        .select(['id', 'name', 'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'])
-        .orderBy('created_at', 'desc')
-        .orderBy('id')
-        .execute();
+      const rows = await listAgentTokens(svc.store.db);
       return {
         tokens: rows.map((r) => ({
           id: r.id,
@@ -182,29 +161,15 @@ export async function agentAdminRoutes(app: FalajApp, svc: Services): Promise<vo
     async (req, reply) => {
       const now = clock.now();
       await audited(svc, req, async (tx) => {
-        const row = await tx
-          .selectFrom('agent_tokens')
-          .select(['id', 'revoked_at'])
-          .where('id', '=', req.params.id)
-          .executeTakeFirst();
-        if (!row) throw new FalajError('FALAJ_NOT_FOUND', `no agent token '${req.params.id}'`);
-        if (row.revoked_at === null) {
-          await tx.updateTable('agent_tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
-        }
-        // The machines it let in are no longer trusted: what they run is run again elsewhere.
-        const ended = await tx
-          .updateTable('agents')
-          .set({ lease_expires_at: now })
-          .where('token_id', '=', row.id)
-          .where('lease_expires_at', '>', now)
-          .executeTakeFirst();
+        const revoked = await revokeAgentToken(tx, req.params.id, now);
+        if (!revoked) throw new FalajError('FALAJ_NOT_FOUND', `no agent token '${req.params.id}'`);
         return {
           result: undefined,
           audit: {
             action: 'agent-token.revoke',
             objectType: 'agent_token',
-            objectId: row.id,
-            details: { agentsEnded: Number(ended.numUpdatedRows) },
+            objectId: revoked.id,
+            details: { agentsEnded: revoked.agentsEnded },
           },
         };
       });
@@ -240,15 +205,10 @@ export async function agentAdminRoutes(app: FalajApp, svc: Services): Promise<vo
     async (req, reply) => {
       const now = clock.now();
       await audited(svc, req, async (tx) => {
-        const agent = await tx
-          .selectFrom('agents')
-          .selectAll()
-          .where('id', '=', req.params.id)
-          .executeTakeFirst();
+        const agent = await findAgent(tx, req.params.id);
         if (!agent) throw new FalajError('FALAJ_NOT_FOUND', `no agent '${req.params.id}'`);
         const wasLive = leaseLive(svc, agent);
-        if (wasLive)
-          await tx.updateTable('agents').set({ lease_expires_at: now }).where('id', '=', agent.id).execute();
+        if (wasLive) await endAgentLease(tx, agent.id, now);
         return {
           result: undefined,
           audit: {

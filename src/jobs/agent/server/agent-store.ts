@@ -7,6 +7,7 @@ import { FalajError } from '../../../core/errors.js';
 import { newId } from '../../../core/ids.js';
 import type { Identity } from '../../../http/identity.js';
 import type { Services } from '../../../http/services.js';
+import type { Executor } from '../../../store/executor.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../../store/schema.js';
 import { codeSnapshotDigest } from '../../code-snapshot.js';
 import {
@@ -52,7 +53,36 @@ export function nodeOf(agent: AgentsTable): NodeCapacity {
 }
 
 export async function getAgent(svc: Services, id: string): Promise<AgentsTable | undefined> {
-  return svc.store.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  return findAgent(svc.store.db, id);
+}
+
+/** The agent, read through `db` (a transaction, say). */
+export async function findAgent(db: Executor, id: string): Promise<AgentsTable | undefined> {
+  return db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Agents on record, newest first, at most 1000; with `leaseSince`, those whose lease ends after it. */
+export async function listAgents(db: Executor, leaseSince?: number): Promise<AgentsTable[]> {
+  let q = db.selectFrom('agents').selectAll().orderBy('created_at', 'desc').orderBy('id');
+  if (leaseSince !== undefined) q = q.where('lease_expires_at', '>', leaseSince);
+  return q.limit(1000).execute();
+}
+
+/** How many unfinished (pending or running) attempts each agent has on record. */
+export async function openAttemptCounts(db: Executor): Promise<Map<string, number>> {
+  const open = await db
+    .selectFrom('agent_attempts')
+    .select(['agent_id'])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', 'in', ['pending', 'running'])
+    .groupBy('agent_id')
+    .execute();
+  return new Map(open.map((r) => [r.agent_id, Number(r.n)]));
+}
+
+/** Ends the agent's lease now: its unfinished attempts count as lost and are retried elsewhere. */
+export async function endAgentLease(tx: Executor, id: string, now: number): Promise<void> {
+  await tx.updateTable('agents').set({ lease_expires_at: now }).where('id', '=', id).execute();
 }
 
 function lease(id: string, expiresAt: number): AgentLease {
