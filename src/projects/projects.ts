@@ -1,6 +1,9 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { FalajError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
 import type { Identity } from '../http/identity.js';
 import type { Executor } from '../store/executor.js';
+import type { ProjectsTable } from '../store/schema.js';
 
 export const PROJECT_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 
@@ -42,4 +45,27 @@ export async function listVisibleProjects(db: Executor, identity: Identity) {
   return rows.map((r) =>
     toProjectView(r, identity.isOwner && identity.kind === 'session' ? (r.role ?? 'admin') : r.role),
   );
+}
+
+/** Creates a project; FALAJ_CONFLICT when the name is taken. */
+export async function createProject(
+  tx: Executor,
+  p: { name: string; description: string; createdBy: string; now: number },
+): Promise<ProjectsTable> {
+  const exists = await tx.selectFrom('projects').select('id').where('name', '=', p.name).executeTakeFirst();
+  if (exists) throw new FalajError('FALAJ_CONFLICT', `project '${p.name}' already exists`);
+  const row = {
+    id: newId(),
+    name: p.name,
+    description: p.description,
+    created_at: p.now,
+    created_by: p.createdBy,
+  };
+  await tx.insertInto('projects').values(row).execute();
+  return row;
+}
+
+/** A project known to exist (the request's project, say): its row. */
+export async function getProject(db: Executor, id: string): Promise<ProjectsTable> {
+  return db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
