@@ -4,7 +4,10 @@ import { ExperimentStore } from './experiment-store.js';
 import { quoteNonFiniteTokens } from './lenient-json.js';
 import { mlflowArtifactRoutes } from './mlflow-artifact-routes.js';
 import { installMlflowErrorHandler } from './mlflow-errors.js';
+import { mlflowExperimentChangeRoutes } from './mlflow-experiment-change-routes.js';
 import { mlflowExperimentRoutes } from './mlflow-experiment-routes.js';
+import { mlflowExperimentSearchRoutes } from './mlflow-experiment-search-routes.js';
+import { mlflowExperimentTagRoutes } from './mlflow-experiment-tag-routes.js';
 import { mlflowMetricRoutes } from './mlflow-metric-routes.js';
 import { mlflowRunLogRoutes } from './mlflow-run-log-routes.js';
 import { mlflowRunRoutes } from './mlflow-run-routes.js';
@@ -41,6 +44,9 @@ export async function mlflowRoutes(app: FalajApp, svc: Services): Promise<void> 
       }
     });
     mlflowExperimentRoutes(scope, ctx);
+    mlflowExperimentSearchRoutes(scope, ctx);
+    mlflowExperimentChangeRoutes(scope, ctx);
+    mlflowExperimentTagRoutes(scope, ctx);
     mlflowRunRoutes(scope, ctx);
     mlflowRunLogRoutes(scope, ctx);
     mlflowRunSearchRoutes(scope, ctx);

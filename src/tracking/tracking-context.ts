@@ -1,13 +1,28 @@
 import { type TSchema, Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Services } from '../http/services.js';
 import type { ExperimentStore } from './experiment-store.js';
+import { scalar } from './query.js';
 import type { RunStore } from './run-store.js';
+import { invalid, validateString } from './validation.js';
 
 /** What the MLflow route files share. */
 export interface TrackingContext {
   svc: Services;
   experiments: ExperimentStore;
   runs: RunStore;
+}
+
+function experimentIdOf(value: unknown): string {
+  const id = scalar(value);
+  if (id === undefined || id === null || id === '')
+    throw invalid("Missing value for required parameter 'experiment_id'");
+  return validateString('experiment_id', id, 64);
+}
+
+/** The request's experiment id, MLflow's "0" resolved to the project's default experiment. */
+export function experimentIdIn(ctx: TrackingContext, req: FastifyRequest, value: unknown): Promise<string> {
+  return ctx.experiments.resolve(ctx.svc.store.db, req.project!.id, experimentIdOf(value));
 }
 
 /** How MLflow names a run in a body or query (documented with `loose`). */
