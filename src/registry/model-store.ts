@@ -246,3 +246,28 @@ export async function listModels(db: Executor, projectId: string): Promise<Regis
     .execute();
   return rows.map(fromRow);
 }
+
+/** The names of many models at once, by id. */
+export async function modelNames(db: Executor, modelIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (modelIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('registered_models')
+    .select(['id', 'name'])
+    .where('id', 'in', [...new Set(modelIds)])
+    .execute();
+  for (const r of rows) out.set(r.id, r.name);
+  return out;
+}
+
+/** Many models at once by id, in the order of `modelIds` (unknown ids left out). */
+export async function modelsByIds(db: Executor, modelIds: readonly string[]): Promise<RegisteredModelRow[]> {
+  if (modelIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('registered_models')
+    .selectAll()
+    .where('id', 'in', [...modelIds])
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
+  return modelIds.flatMap((id) => byId.get(id) ?? []);
+}

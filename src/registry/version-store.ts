@@ -236,6 +236,22 @@ export async function latestInStage(
   return r ? fromRow(r) : undefined;
 }
 
+/** The versions of the model in `stage`, newest first. */
+export async function versionsInStage(
+  db: Executor,
+  modelId: string,
+  stage: Stage,
+): Promise<ModelVersionRow[]> {
+  const rows = await db
+    .selectFrom('model_versions')
+    .selectAll()
+    .where('model_id', '=', modelId)
+    .where('stage', '=', stage)
+    .orderBy('version', 'desc')
+    .execute();
+  return rows.map(fromRow);
+}
+
 export async function updateVersionDescription(
   db: Executor,
   versionId: string,
@@ -334,4 +350,20 @@ export function signatureOf(v: Pick<ModelVersionRow, 'signature'>): Signature | 
   } catch {
     return null;
   }
+}
+
+/** Many versions at once by id, in the order of `versionIds` (unknown ids left out). */
+export async function versionsByIds(db: Executor, versionIds: readonly string[]): Promise<ModelVersionRow[]> {
+  if (versionIds.length === 0) return [];
+  const out = new Map<string, ModelVersionRow>();
+  // In slices: SQLite binds at most 32,766 parameters, and a version search pages 200,000 ids.
+  for (let i = 0; i < versionIds.length; i += 5000) {
+    const rows = await db
+      .selectFrom('model_versions')
+      .selectAll()
+      .where('id', 'in', versionIds.slice(i, i + 5000))
+      .execute();
+    for (const r of rows) out.set(r.id, fromRow(r));
+  }
+  return versionIds.flatMap((id) => out.get(id) ?? []);
 }

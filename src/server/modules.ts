@@ -6,6 +6,7 @@ import { dataModule } from '../data/module.js';
 import type { FalajModule } from '../http/module.js';
 import { jobsModule } from '../jobs/module.js';
 import { projectsModule } from '../projects/module.js';
+import { registryModule } from '../registry/module.js';
 import { securityModule } from '../security/module.js';
 import { trackingModule } from '../tracking/module.js';
 import { trainingModule } from '../trainer/module.js';
@@ -18,4 +19,5 @@ export const MODULES: readonly FalajModule[] = [
   trainingModule,
   jobsModule,
   dataModule,
+  registryModule,
 ];

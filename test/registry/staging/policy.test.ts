@@ -91,7 +91,14 @@ schema_compatible: true
       champion: {
         alias: 'production',
         version: 1,
-        evaluation: { id: 'e0', kind: 'dataset', data: 'holdout@1', dataDigest: 'd', metrics: { auc: 0.94 }, fairness: {} },
+        evaluation: {
+          id: 'e0',
+          kind: 'dataset',
+          data: 'holdout@1',
+          dataDigest: 'd',
+          metrics: { auc: 0.94 },
+          fairness: {},
+        },
         inputs: [{ name: 'a', type: 'double' }],
       },
       championAlias: 'production',
