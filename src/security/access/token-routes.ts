@@ -3,17 +3,23 @@ import { FalajError } from '../../core/errors.js';
 import { audited } from '../../http/audited.js';
 import { PROJECT_ROLES, parseRole, roleAtLeast } from '../../http/roles.js';
 import type { FalajApp, Services } from '../../http/services.js';
+import { iso, Nullable } from '../../http/wire.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../secrets/secrets.js';
-import { createToken, findToken, listTokens, revokeToken, type TokenRow } from './token-store.js';
+import {
+  createToken,
+  credentialStatus,
+  findToken,
+  listTokens,
+  revokeToken,
+  type TokenRow,
+} from './token-store.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
 const DAY_MS = 86_400_000;
 
 const RoleSchema = Type.Union(PROJECT_ROLES.map((r) => Type.Literal(r)));
-/** A string schema that may also be null. */
-export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 export const TokenSchema = Type.Object({
   id: Type.String(),
@@ -34,9 +40,6 @@ const TokenParams = Type.Object({
   id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
 });
 
-/** Epoch milliseconds as ISO 8601; null stays null. */
-export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function toTokenView(row: TokenRow, now: number) {
   return {
     id: row.id,
@@ -50,16 +53,6 @@ function toTokenView(row: TokenRow, now: number) {
     revokedAt: iso(row.revoked_at),
     status: credentialStatus(row.revoked_at, row.expires_at, now),
   };
-}
-
-/** A revocable, possibly expiring credential's state (API and agent tokens alike). */
-export function credentialStatus(
-  revokedAt: number | null,
-  expiresAt: number | null,
-  now: number,
-): 'active' | 'expired' | 'revoked' {
-  if (revokedAt !== null) return 'revoked';
-  return expiresAt !== null && Number(expiresAt) <= now ? 'expired' : 'active';
 }
 
 /**

@@ -69,3 +69,13 @@ export async function findToken(db: Executor, projectId: string, id: string): Pr
 export async function revokeToken(db: Executor, id: string, now: number): Promise<void> {
   await db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
 }
+
+/** A revocable, possibly expiring credential's state (API and agent tokens alike). */
+export function credentialStatus(
+  revokedAt: number | null,
+  expiresAt: number | null,
+  now: number,
+): 'active' | 'expired' | 'revoked' {
+  if (revokedAt !== null) return 'revoked';
+  return expiresAt !== null && Number(expiresAt) <= now ? 'expired' : 'active';
+}
