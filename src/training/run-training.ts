@@ -1,15 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { FalajError } from '../core/errors.js';
-import type { Predictor, Task } from './estimator.js';
+import type { Task } from './estimator.js';
 import { familyOfChoice, type ModelChoice } from './families/index.js';
-import { type TrainingData, takeData } from './frame.js';
+import { takeData } from './frame.js';
+import { inProcessTrial } from './in-process-trial.js';
 import { loadTrainingData } from './load/index.js';
 import { evaluate, scalarMetrics } from './metrics/index.js';
 import { saveModel } from './model-file.js';
 import { exportOnnx } from './onnx/index.js';
-import { createStudy, type TrialRecord } from './tuning/index.js';
+import { type TrialRecord, tune } from './tuning/index.js';
 import { crossValidate, defaultFolds, holdoutSplit } from './validation/index.js';
 
 /** What `falaj train`, the SDK and server-side training ask for. */
@@ -96,12 +96,6 @@ function oofCsv(oof: Float64Array, header: readonly string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The loss tuning minimises (the trainers' own validation loss: log loss or squared error). */
-function validationLoss(task: Task, data: TrainingData, model: Predictor): number {
-  const m = scalarMetrics(evaluate(task, data.target, model.predict(data.features), data.weights));
-  return task === 'regression' ? (m.rmse as number) ** 2 : (m.logloss as number);
-}
-
 /**
  * Loads the data, tunes (optional), evaluates by hold-out or cross-validation, fits the final
  * model on all rows and writes it. The final model is always refitted on every row; the
@@ -136,73 +130,36 @@ export async function runTraining(req: TrainRequest, observer: TrainObserver = {
 
   let tuning: TrainResult['tuning'];
   if (req.tune && req.tune > 0) {
+    const total = req.tune;
     const split = holdoutSplit({ nRows: n, validFraction: 0.2, seed, ...(stratify ? { stratify } : {}) });
-    const train = takeData(data, split.train);
-    const valid = takeData(data, split.valid);
-    const study = createStudy({
+    const metric = task === 'regression' ? 'valid_mse' : 'valid_logloss';
+    const result = await tune({
       space: req.space ?? family.tuning.space,
-      direction: 'minimize',
+      nTrials: total,
       sampler: req.sampler ?? 'tpe',
       pruner: req.pruner ?? 'none',
       seed,
-      parallelism: trialParallelism(family.usesAllCores(n)),
+      concurrency: trialParallelism(family.usesAllCores(n)),
+      baseParams: { ...family.tuning.trialDefaults, ...params },
+      runTrial: inProcessTrial({
+        family,
+        task,
+        train: takeData(data, split.train),
+        valid: takeData(data, split.valid),
+        ...threads,
+      }),
+      onTrialComplete: async (t, done) => {
+        observer.progress?.('tune', done, total);
+        await observer.trialComplete?.(t, { direction: 'minimize', metric });
+      },
     });
-    let done = 0;
-    // What each trial settled itself (the rounds early stopping kept): part of what it found.
-    const settledBy = new Map<number, Record<string, unknown>>();
-    const result = await study.optimize(
-      async (trial) => {
-        let pruned = false;
-        // Families that train in rounds report each round's validation loss to the pruner.
-        const m = await family.fit(
-          train,
-          { ...family.tuning.trialDefaults, ...params, ...trial.params },
-          {
-            seed: trial.seed,
-            ...threads,
-            validation: valid,
-            onRound: (round, info) => {
-              trial.report(round, info.validLoss);
-              if (trial.shouldPrune()) {
-                pruned = true;
-                return 'stop';
-              }
-              return undefined;
-            },
-          },
-        );
-        if (pruned) trial.pruneIfNeeded();
-        const settled = family.tuning.settled?.(m);
-        if (settled) settledBy.set(trial.number, settled);
-        return validationLoss(task, valid, m);
-      },
-      {
-        nTrials: req.tune,
-        onTrialComplete: async (t) => {
-          observer.progress?.('tune', ++done, req.tune as number);
-          await observer.trialComplete?.(t, {
-            direction: 'minimize',
-            metric: task === 'regression' ? 'valid_mse' : 'valid_logloss',
-          });
-        },
-      },
-    );
-    const best = result.bestTrial;
-    if (!best)
-      throw new FalajError('FALAJ_INVALID_ARGUMENT', 'tuning finished without a complete trial', {
-        trials: result.trials.length,
-      });
-    const bestParams = { ...best.params, ...settledBy.get(best.number) };
-    params = { ...params, ...bestParams };
-    const count = (s: string) => result.trials.filter((t) => t.state === s).length;
+    params = { ...params, ...result.bestParams };
     tuning = {
       trials: result.trials.length,
-      complete: count('complete'),
-      pruned: count('pruned'),
-      failed: count('failed'),
-      bestValue: best.value as number,
-      metric: task === 'regression' ? 'valid_mse' : 'valid_logloss',
-      bestParams,
+      ...result.counts,
+      bestValue: result.best.value as number,
+      metric,
+      bestParams: result.bestParams,
     };
   }
 

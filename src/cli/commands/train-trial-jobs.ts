@@ -3,7 +3,7 @@ import { FalajError } from '../../core/errors.js';
 import { isTerminalState } from '../../jobs/types.js';
 import { Falaj } from '../../sdk/falaj.js';
 import { familyOfChoice, type ModelChoice } from '../../training/families/index.js';
-import { createStudy, type TrialRecord } from '../../training/tuning/index.js';
+import { type TuneResult, tune } from '../../training/tuning/index.js';
 
 interface JobView {
   id: string;
@@ -13,10 +13,11 @@ interface JobView {
 }
 
 /**
- * `falaj train --tune N --trial-jobs K`: the study runs here, and each trial is a job (K at once)
- * running `falaj train` with the trial's params on the same hold-out split; the trial's value is
- * the validation loss its job logged to its run (a nested run of the study's run). Pruning needs
- * intermediate values inside one process, so trials run as jobs are not pruned.
+ * `falaj train --tune N --trial-jobs K`: the study runs here (tuning/tune.ts, as for trials in
+ * one process), and each trial is a job (K at once) running `falaj train` with the trial's
+ * params on the same hold-out split; the trial's value is the validation loss its job logged to
+ * its run (a nested run of the study's run). Pruning needs intermediate values inside one
+ * process, so trials run as jobs are not pruned.
  */
 export async function tuneWithTrialJobs(
   client: FalajClient,
@@ -35,7 +36,7 @@ export async function tuneWithTrialJobs(
     jobSpec: (command: string[], name: string, params: Record<string, unknown>) => Record<string, unknown>;
     progress?: (done: number, total: number) => void;
   },
-): Promise<{ studyRunId: string; best: TrialRecord; trials: TrialRecord[] }> {
+): Promise<TuneResult & { studyRunId: string }> {
   if (!client.project)
     throw new FalajError(
       'FALAJ_INVALID_ARGUMENT',
@@ -57,18 +58,15 @@ export async function tuneWithTrialJobs(
     tags: { 'falaj.study': 'trial-jobs' },
   });
   const metric = o.regression ? 'rmse' : 'logloss';
-  const s = createStudy({
-    space: o.space ?? familyOfChoice(o.model).tuning.space,
-    direction: 'minimize',
-    sampler: o.sampler,
-    seed: o.seed,
-    parallelism: o.parallelism,
-  });
-  let done = 0;
   try {
-    const result = await s.optimize(
-      async (trial) => {
-        const params = { ...o.baseParams, ...trial.params };
+    const result = await tune({
+      space: o.space ?? familyOfChoice(o.model).tuning.space,
+      nTrials: o.trials,
+      sampler: o.sampler,
+      seed: o.seed,
+      concurrency: o.parallelism,
+      baseParams: o.baseParams,
+      runTrial: async (params, trial) => {
         const job = await client.post<JobView>(jobsUrl, {
           spec: o.jobSpec(o.trainArgs(), `trial-${trial.number}`, params),
           experiment: o.experiment,
@@ -84,22 +82,15 @@ export async function tuneWithTrialJobs(
         const run = await falaj.getRun(job.runId);
         const m = run.data.metrics.find((x) => x.key === metric);
         if (!m) throw new Error(`trial job ${job.id} logged no ${metric}`);
-        return o.regression ? m.value ** 2 : m.value;
+        return { value: o.regression ? m.value ** 2 : m.value };
       },
-      {
-        nTrials: o.trials,
-        onTrialComplete: () => o.progress?.(++done, o.trials),
-      },
-    );
-    if (!result.bestTrial)
-      throw new FalajError('FALAJ_INVALID_ARGUMENT', 'every trial job failed', {
-        trials: result.trials.length,
-      });
+      onTrialComplete: (_t, done) => o.progress?.(done, o.trials),
+    });
     study.logParams({ trials: o.trials, parallelism: o.parallelism, sampler: o.sampler });
-    study.logMetric(`best_valid_${o.regression ? 'mse' : 'logloss'}`, result.bestTrial.value as number);
-    study.setTags({ 'falaj.study.best_params': JSON.stringify(result.bestTrial.params) });
+    study.logMetric(`best_valid_${o.regression ? 'mse' : 'logloss'}`, result.best.value as number);
+    study.setTags({ 'falaj.study.best_params': JSON.stringify(result.best.params) });
     await study.end('FINISHED');
-    return { studyRunId: study.id, best: result.bestTrial, trials: result.trials };
+    return { ...result, studyRunId: study.id };
   } catch (err) {
     await study.end('FAILED').catch(() => {});
     throw err;

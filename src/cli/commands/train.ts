@@ -259,7 +259,7 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
     return {
       studyRunId: result.studyRunId,
       trials: result.trials.length,
-      complete: result.trials.filter((t) => t.state === 'complete').length,
+      complete: result.counts.complete,
       bestValue: result.best.value as number,
       bestParams: result.best.params,
     };

@@ -1,5 +1,6 @@
 // Hyperparameter tuning: search spaces, samplers (random, grid, TPE), pruners (median rule,
-// asynchronous successive halving) and the study that runs an objective over them.
+// asynchronous successive halving), the study that runs an objective over them, and the one
+// orchestration (tune) that in-process and job trials share.
 export { type MedianOptions, medianPruner } from './pruners/median.js';
 export { noPruner, type PruneContext, type Pruner } from './pruners/pruner.js';
 export {
@@ -46,3 +47,4 @@ export {
   type TrialRecord,
   type TrialState,
 } from './trial.js';
+export { type RunTrial, type TrialOutcome, type TuneOptions, type TuneResult, tune } from './tune.js';
