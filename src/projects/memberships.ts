@@ -1,4 +1,5 @@
 // A project's members and their roles (the `memberships` table).
+import { revokeUserProjectTokens } from '../security/access/token-store.js';
 import type { Executor } from '../store/executor.js';
 
 /** Members of the project by username, with their role and since when they are members. */
@@ -54,12 +55,6 @@ export async function removeMembership(
     .executeTakeFirst();
   // Their tokens for this project are revoked too, so that re-adding the user later does
   // not silently bring old tokens back to life.
-  await tx
-    .updateTable('api_tokens')
-    .set({ revoked_at: p.now })
-    .where('project_id', '=', p.projectId)
-    .where('user_id', '=', p.userId)
-    .where('revoked_at', 'is', null)
-    .execute();
+  await revokeUserProjectTokens(tx, p.projectId, p.userId, p.now);
   return Number(res.numDeletedRows) > 0;
 }

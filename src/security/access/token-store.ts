@@ -70,6 +70,22 @@ export async function revokeToken(db: Executor, id: string, now: number): Promis
   await db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).execute();
 }
 
+/** Revokes every live token a user holds in a project (when the user leaves it). */
+export async function revokeUserProjectTokens(
+  db: Executor,
+  projectId: string,
+  userId: string,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: now })
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
 /** A revocable, possibly expiring credential's state (API and agent tokens alike). */
 export function credentialStatus(
   revokedAt: number | null,
