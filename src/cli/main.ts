@@ -10,6 +10,7 @@ import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
+import { registerModelCommands } from './commands/models.js';
 import { registerProjectCommands } from './commands/projects.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerSecretCommands } from './commands/secrets.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerDataCommands(program);
   registerTrainCommands(program);
+  registerModelCommands(program);
   registerJobCommands(program);
   registerSecretCommands(program);
   registerAgentCommand(program);
