@@ -234,6 +234,12 @@ export async function metricHistory(
     skip = state.n as number;
   }
   const atOrAfter = (step: number, ts: number) => step > s || (step === s && ts >= t);
+  // No metric is ever logged under a key with a NUL (validateKey refuses it), and PostgreSQL
+  // cannot even compare one with text: the history of such a key is empty, as for any unknown key.
+  if (key.includes('\u0000')) {
+    const none = new Float64Array(0);
+    return { key, steps: none, timestamps: none, values: none };
+  }
 
   // Each chunk is decoded once, as it arrives.
   const fetched: { id: number; series: Series }[] = [];

@@ -162,6 +162,12 @@ describe.each(DIALECTS)('MLflow runs API on %s', (dialect) => {
     ]);
     const history = await x.ml('GET', 'metrics/get-history', { query: { run_id: runId, metric_key: 'nan' } });
     expect(history.json().metrics.map((m: { value: unknown }) => m.value)).toEqual(['NaN', 'NaN']);
+    // A key no metric can have (PostgreSQL cannot compare a NUL with text) is an unknown key.
+    const nul = await x.ml('GET', 'metrics/get-history', {
+      query: { run_id: runId, metric_key: 'n\u0000an' },
+    });
+    expect(nul.statusCode, nul.body).toBe(200);
+    expect(nul.json().metrics ?? []).toEqual([]);
     const bad = await x.ml('POST', 'runs/log-metric', {
       body: { run_id: runId, key: 'x', value: 'abc', timestamp: 1 },
     });
