@@ -238,4 +238,18 @@ describe.each(DIALECTS)('v1 models API on %s', (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     expect((await json('GET', `${BASE}/temp`)).statusCode).toBe(404);
   });
+
+  it('the OpenAPI document lists the registry routes', async () => {
+    const res = await x.t.request('GET', '/api/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json().paths);
+    for (const p of [
+      '/api/2.0/mlflow/registered-models/create',
+      '/api/2.0/mlflow/registered-models/alias',
+      '/api/2.0/mlflow/model-versions/transition-stage',
+      '/api/v1/projects/{project}/models/{name}/versions',
+      '/api/v1/projects/{project}/models/resolve',
+    ])
+      expect(paths, p).toContain(p);
+  });
 });
