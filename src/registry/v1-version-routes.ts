@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { storeArtifact } from '../artifacts/record-artifact.js';
+import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { audited } from '../http/audited.js';
 import { actorOf } from '../http/identity.js';
@@ -91,13 +92,23 @@ export async function v1VersionRoutes(app: FalajApp, ctx: RegistryContext): Prom
   const modelFor = async (tx: Executor, req: FastifyRequest, name: string) => {
     const existing = await findModel(tx, project(req).id, name);
     if (existing) return { model: existing, created: false };
-    const model = await createModel(tx, {
-      projectId: project(req).id,
-      name,
-      userId: req.identity!.username,
-      now: svc.clock.now(),
-    });
-    return { model, created: true };
+    try {
+      const model = await createModel(tx, {
+        projectId: project(req).id,
+        name,
+        userId: req.identity!.username,
+        now: svc.clock.now(),
+      });
+      return { model, created: true };
+    } catch (err) {
+      // A concurrent registration created it first (and has committed: the insert waited for it).
+      const raced =
+        err instanceof FalajError && err.code === 'FALAJ_MODEL_EXISTS'
+          ? await findModel(tx, project(req).id, name)
+          : undefined;
+      if (!raced) throw err;
+      return { model: raced, created: false };
+    }
   };
 
   const register = async (

@@ -252,4 +252,13 @@ describe.each(DIALECTS)('v1 models API on %s', (dialect) => {
     ])
       expect(paths, p).toContain(p);
   });
+
+  it('concurrent registrations of a new model create it once and take distinct numbers', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => json('POST', `${BASE}/racing/versions`, { run_id: runId })),
+    );
+    for (const r of results) expect(r.statusCode, r.body).toBe(201);
+    expect(results.map((r) => r.json().version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(results.filter((r) => r.json().created_model)).toHaveLength(1);
+  });
 });
