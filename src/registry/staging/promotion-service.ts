@@ -17,6 +17,7 @@ import {
   isProtectedAlias,
   protectedAliasesOf,
   type RegisteredModelRow,
+  touchModel,
 } from '../model-store.js';
 import { emitAliasChanged, type RegistryContext } from '../registry-service.js';
 import { getVersionById, type ModelVersionRow, versionNotFound } from '../version-store.js';
