@@ -3,12 +3,10 @@
 // parser MLflow clients need (an empty body; bare NaN/Infinity tokens). Also the field reading
 // all registry handlers share: GET fields from the query, POST/PATCH/DELETE from the JSON body
 // (with the query as fallback: some clients send DELETE fields there).
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, FalajError } from '../core/errors.js';
-import { toFalajError } from '../http/error-handler.js';
+import type { FastifyRequest } from 'fastify';
+import type { ErrorCode, FalajError } from '../core/errors.js';
 import type { FalajApp } from '../http/services.js';
-import { quoteNonFiniteTokens } from '../tracking/lenient-json.js';
-import { MLFLOW_STATUS, type MlflowErrorCode, mlflowCodeOf } from '../tracking/mlflow-errors.js';
+import { installMlflowScope, type MlflowErrorCode, mlflowCodeOf } from '../tracking/mlflow-errors.js';
 import { normalizeQuery, scalar } from '../tracking/query.js';
 import { asRecord, invalid, validateKey, validateString } from '../tracking/validation.js';
 import type { KeyValue } from './model-store.js';
@@ -33,33 +31,9 @@ export function registryMlflowCode(err: FalajError): MlflowErrorCode {
   return REGISTRY_CODES[err.code] ?? mlflowCodeOf(err);
 }
 
-/** Sets the scope's error handler and JSON parser. */
+/** MLflow's error shape (with the registry's codes) and its lenient JSON parser. */
 export function installRegistryMlflowScope(scope: FalajApp): void {
-  scope.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const fe = toFalajError(err);
-    const code = registryMlflowCode(fe);
-    if (code === 'INTERNAL_ERROR') req.log.error({ err }, 'unhandled error');
-    else req.log.info({ code: fe.code, mlflow: code }, fe.message);
-    const message = code === 'INTERNAL_ERROR' ? 'internal error' : fe.message;
-    void reply.status(MLFLOW_STATUS[code]).send({ error_code: code, message });
-  });
-  scope.removeContentTypeParser('application/json');
-  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      try {
-        done(null, JSON.parse(quoteNonFiniteTokens(text)));
-      } catch {
-        done(
-          new FalajError('FALAJ_MALFORMED_JSON', `Malformed JSON body: ${(err as Error).message}`),
-          undefined,
-        );
-      }
-    }
-  });
+  installMlflowScope(scope, registryMlflowCode);
 }
 
 /** The request's fields: the query for GET, else the JSON body over the query. */

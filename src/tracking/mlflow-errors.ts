@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode, FalajError } from '../core/errors.js';
+import { type ErrorCode, FalajError } from '../core/errors.js';
 import { toFalajError } from '../http/error-handler.js';
 import type { FalajApp } from '../http/services.js';
+import { quoteNonFiniteTokens } from './lenient-json.js';
 
 /** MLflow's error codes (databricks.ErrorCode) that this surface answers with, and their statuses. */
 export const MLFLOW_STATUS = {
@@ -47,13 +48,40 @@ export function mlflowCodeOf(err: FalajError): MlflowErrorCode {
  * statuses: the 401/403 of the auth hook and schema errors included (a plugin-scoped handler
  * sees the errors of hooks that run for its routes).
  */
-export function installMlflowErrorHandler(scope: FalajApp): void {
+export function installMlflowErrorHandler(scope: FalajApp, codeOf = mlflowCodeOf): void {
   scope.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const fe = toFalajError(err);
-    const code = mlflowCodeOf(fe);
+    const code = codeOf(fe);
     if (code === 'INTERNAL_ERROR') req.log.error({ err }, 'unhandled error');
     else req.log.info({ code: fe.code, mlflow: code }, fe.message);
     const message = code === 'INTERNAL_ERROR' ? 'internal error' : fe.message;
     void reply.status(MLFLOW_STATUS[code]).send({ error_code: code, message });
+  });
+}
+
+/**
+ * A plugin scope that speaks MLflow's REST dialect (tracking and the model registry): errors in
+ * MLflow's shape (`codeOf` maps a domain's own codes), and a JSON parser that accepts what
+ * MLflow clients send (an empty body, and the bare NaN/Infinity tokens of Python's json module)
+ * where the rest of the API is strict.
+ */
+export function installMlflowScope(scope: FalajApp, codeOf = mlflowCodeOf): void {
+  installMlflowErrorHandler(scope, codeOf);
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      try {
+        done(null, JSON.parse(quoteNonFiniteTokens(text)));
+      } catch {
+        done(
+          new FalajError('FALAJ_MALFORMED_JSON', `Malformed JSON body: ${(err as Error).message}`),
+          undefined,
+        );
+      }
+    }
   });
 }

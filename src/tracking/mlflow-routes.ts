@@ -1,9 +1,7 @@
-import { FalajError } from '../core/errors.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { ExperimentStore } from './experiment-store.js';
-import { quoteNonFiniteTokens } from './lenient-json.js';
 import { mlflowArtifactRoutes } from './mlflow-artifact-routes.js';
-import { installMlflowErrorHandler } from './mlflow-errors.js';
+import { installMlflowScope } from './mlflow-errors.js';
 import { mlflowExperimentChangeRoutes } from './mlflow-experiment-change-routes.js';
 import { mlflowExperimentRoutes } from './mlflow-experiment-routes.js';
 import { mlflowExperimentSearchRoutes } from './mlflow-experiment-search-routes.js';
@@ -25,24 +23,7 @@ export async function mlflowRoutes(app: FalajApp, svc: Services): Promise<void> 
   const ctx = { svc, experiments, runs: new RunStore(experiments) };
   await app.register(async (plugin) => {
     const scope = plugin as unknown as FalajApp;
-    installMlflowErrorHandler(scope);
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-      const text = body as string;
-      if (text.trim() === '') return done(null, {});
-      try {
-        done(null, JSON.parse(text));
-      } catch (err) {
-        try {
-          done(null, JSON.parse(quoteNonFiniteTokens(text)));
-        } catch {
-          done(
-            new FalajError('FALAJ_MALFORMED_JSON', `Malformed JSON body: ${(err as Error).message}`),
-            undefined,
-          );
-        }
-      }
-    });
+    installMlflowScope(scope);
     mlflowExperimentRoutes(scope, ctx);
     mlflowExperimentSearchRoutes(scope, ctx);
     mlflowExperimentChangeRoutes(scope, ctx);
