@@ -8,6 +8,7 @@ import type { Executor } from '../../store/executor.js';
 const READ_ONLY_POSTS = new Set([
   '/api/2.0/mlflow/runs/search',
   '/api/2.0/mlflow/experiments/search',
+  '/api/2.0/mlflow/registered-models/get-latest-versions',
   '/api/v1/projects/:project/runs/metric-series',
   '/api/v1/projects/:project/runs/compare',
 ]);
