@@ -86,33 +86,39 @@ export class WebhookDispatcher {
         const attempts = Number(d.attempts) + 1;
         let status: number | null = null;
         let error: string | null = null;
+        let secret = '';
         try {
-          const secret = svc.keyring
+          secret = svc.keyring
             .unwrap(d.secret, webhookSecretContext(d.project_id, d.webhook_id))
             .toString('utf8');
-          const res = await fetch(d.url, {
-            method: 'POST',
-            redirect: 'manual',
-            signal: AbortSignal.timeout(this.o.timeoutMs),
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': `Falaj-Webhook/${VERSION}`,
-              [SIGNATURE_HEADER]: signBody(secret, d.payload),
-              [EVENT_HEADER]: d.event,
-              [DELIVERY_HEADER]: d.id,
-            },
-            body: d.payload,
-          });
-          status = res.status;
-          await res.body?.cancel().catch(() => {});
-          if (status < 200 || status >= 300) error = `the receiver answered HTTP ${status}`;
         } catch (err) {
-          error =
-            `${(err as Error).name === 'TimeoutError' ? 'timed out' : 'cannot reach the receiver'}: ${(err as Error).message}`.slice(
-              0,
-              1000,
-            );
+          error = `cannot open the webhook's secret: ${(err as Error).message}`;
         }
+        if (error === null)
+          try {
+            const res = await fetch(d.url, {
+              method: 'POST',
+              redirect: 'manual',
+              signal: AbortSignal.timeout(this.o.timeoutMs),
+              headers: {
+                'content-type': 'application/json',
+                'user-agent': `Falaj-Webhook/${VERSION}`,
+                [SIGNATURE_HEADER]: signBody(secret, d.payload),
+                [EVENT_HEADER]: d.event,
+                [DELIVERY_HEADER]: d.id,
+              },
+              body: d.payload,
+            });
+            status = res.status;
+            await res.body?.cancel().catch(() => {});
+            if (status < 200 || status >= 300) error = `the receiver answered HTTP ${status}`;
+          } catch (err) {
+            error =
+              `${(err as Error).name === 'TimeoutError' ? 'timed out' : 'cannot reach the receiver'}: ${(err as Error).message}`.slice(
+                0,
+                1000,
+              );
+          }
         const at = svc.clock.now();
         if (error === null) {
           await recordAttempt(db, d.id, {
