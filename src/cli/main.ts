@@ -11,6 +11,7 @@ import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
 import { registerModelCommands } from './commands/models.js';
+import { registerModelStagingCommands } from './commands/models-staging.js';
 import { registerProjectCommands } from './commands/projects.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerSecretCommands } from './commands/secrets.js';
@@ -37,7 +38,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerDataCommands(program);
   registerTrainCommands(program);
-  registerModelCommands(program);
+  registerModelStagingCommands(registerModelCommands(program));
   registerJobCommands(program);
   registerSecretCommands(program);
   registerAgentCommand(program);
