@@ -1,4 +1,5 @@
 import { type BinaryResponse, FalajApiError, FalajClient, resolveConnection } from '../client/index.js';
+import { Models } from './models.js';
 import { Run, type RunHost } from './run.js';
 import type {
   ArtifactFile,
@@ -96,11 +97,21 @@ const toKeyValues = (o: Record<string, string> | undefined): KeyValue[] =>
  * for (let step = 0; step < 100; step++) run.logMetric('loss', loss(step), { step });
  * await run.logArtifact('model.onnx', 'model');
  * await run.end();
+ *
+ * // the model registry and its staging step (see Models)
+ * const v = await falaj.models.register('fraud', { runId: run.id });
+ * await falaj.models.evaluate(v, { dataset: 'holdout@2', sensitive: ['sex'] });
+ * const { request } = await falaj.models.requestPromotion(v, { alias: 'production' });
  * ```
  */
 export class Falaj {
   readonly url: string;
   readonly project: string | undefined;
+  /**
+   * The project's model registry: register versions from runs or ONNX files, aliases,
+   * evaluation with fairness, gates, promotion requests and their approval, model cards.
+   */
+  readonly models: Models;
   private readonly transport: FalajClient;
   private readonly flushIntervalMs: number;
   private readonly onError: (err: unknown) => void;
@@ -125,6 +136,7 @@ export class Falaj {
     this.onError =
       opts.onError ??
       ((err) => process.stderr.write(`falaj: logging to the server failed: ${String(err)}\n`));
+    this.models = new Models({ transport: this.transport, projectName: () => this.projectName() });
   }
 
   private host(): RunHost {
