@@ -7,11 +7,16 @@ own run.
 For a script Falaj starts as a job: ``falaj.params()``, ``falaj.log_metric(s)()``,
 ``falaj.save_checkpoint()``, ``falaj.load_checkpoint()``, ``falaj.attempt()``,
 ``falaj.is_resumed()`` (see ``falaj.training``).
+
+The model registry is on the client: ``register_model()``, ``get_model_version()``,
+``evaluate_model()``, ``request_promotion()``, ``approve_promotion()``, ``reject_promotion()``,
+``model_card()`` (see ``falaj.models``).
 """
 
 from ._wire import decode_metric_value, encode_metric_value
 from .client import Falaj
 from .errors import FalajApiError
+from .models import ModelRegistry
 from .run import Run, run_artifact_prefix
 from .training import (
     JobContext,
@@ -31,6 +36,7 @@ __all__ = [
     "Falaj",
     "FalajApiError",
     "JobContext",
+    "ModelRegistry",
     "Params",
     "Run",
     "attempt",

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from ._http import IDEMPOTENT, UNSENT, Transport
 from ._wire import decode_run
 from .errors import FalajApiError
+from .models import ModelRegistry
 from .run import MLFLOW, Run
 
 DEFAULT_URL = "http://127.0.0.1:7460"
@@ -50,12 +51,16 @@ def _read_f64_page(res: Any) -> "tuple[array, Optional[str]]":
     return cols, res.headers.get("X-Falaj-Next-Page-Token") or None
 
 
-class Falaj:
+class Falaj(ModelRegistry):
     """A client of one Falaj server.
 
     ``url``, ``token`` and ``project`` default to FALAJ_URL, FALAJ_TOKEN and FALAJ_PROJECT
     (then the file ``falaj login`` wrote, then http://127.0.0.1:7460). A project API token
     works on its own project; a session token needs ``project`` (sent as X-Falaj-Project).
+
+    Runs and experiments are here; the model registry (``register_model``,
+    ``get_model_version``, ``evaluate_model``, ``request_promotion``, ``approve_promotion``,
+    ``reject_promotion``, ``model_card``, ...) comes from ``falaj.models.ModelRegistry``.
     """
 
     def __init__(
