@@ -293,6 +293,7 @@ export interface Database {
   model_version_tags: KeyValueTable & { version_id: string };
   model_aliases: ModelAliasesTable;
   model_evaluations: ModelEvaluationsTable;
+  evaluation_requests: EvaluationRequestsTable;
   gate_policies: GatePoliciesTable;
   gate_runs: GateRunsTable;
   promotion_requests: PromotionRequestsTable;
@@ -469,6 +470,24 @@ export interface ModelEvaluationsTable {
   job_id: string | null;
   created_at: number;
   created_by: string;
+}
+
+/** An evaluation run as a job: pending until the job's run-scoped token posts its result. */
+export interface EvaluationRequestsTable {
+  id: string;
+  version_id: string;
+  job_id: string;
+  run_id: string;
+  /** JSON: the resolved request (dataset NAME@N, target, sensitive, slices, options). */
+  request: string;
+  data_version_id: string | null;
+  /** 'pending' | 'done' | 'failed' */
+  state: string;
+  evaluation_id: string | null;
+  error: string | null;
+  created_at: number;
+  created_by: string;
+  ended_at: number | null;
 }
 
 /** A revision of a model's gate policy; `policy` is the parsed JSON, `source` what was given. */

@@ -3,11 +3,17 @@
 // A version is named NAME@VERSION, NAME@ALIAS or models:/...; the project by --project or
 // FALAJ_PROJECT.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { FalajApiError, type FalajClient } from '../../client/index.js';
+import { FalajError } from '../../core/errors.js';
+import type { EvaluationOptions } from '../../registry/staging/evaluation/local-run.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
 import { modelsUrl } from './models.js';
@@ -163,6 +169,121 @@ const promotionRow = (p: Promotion) => ({
   override: p.overrideBy ? 'yes' : '',
 });
 
+interface RequestView {
+  id: string;
+  state: 'pending' | 'done' | 'failed';
+  model: string;
+  version: number;
+  jobId: string;
+  request: EvaluationOptions & { dataset: string };
+  dataDigest: string | null;
+  dataColumns: string[] | null;
+  modelFiles: { name: string; path: string; digest: string }[];
+  evaluationId: string | null;
+  error: string | null;
+}
+
+/** Polls an evaluation request until it is no longer pending; a failed one is an error. */
+async function waitForRequest(client: FalajClient, id: string): Promise<RequestView> {
+  for (;;) {
+    const r = await client.get<RequestView>(`${projectUrl(client)}/evaluation-requests/${enc(id)}`);
+    if (r.state === 'done') return r;
+    if (r.state === 'failed')
+      throw new FalajApiError(
+        0,
+        'FALAJ_INTERNAL',
+        `evaluation request ${id} failed: ${r.error ?? 'no reason given'}`,
+        {
+          request: id,
+          job: r.jobId,
+        },
+      );
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+/** Streams a GET into `file`, checking the bytes against the digest the server gave. */
+async function download(client: FalajClient, url: string, file: string, digest: string): Promise<void> {
+  const res = await client.request<Response>('GET', url, { as: 'response' });
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tap, createWriteStream(file));
+  const got = hash.digest('hex');
+  if (got !== digest)
+    throw new FalajApiError(
+      0,
+      'FALAJ_DATA_INVALID',
+      `${url}: downloaded bytes have digest ${got}, not ${digest}`,
+    );
+}
+
+/**
+ * The evaluator: reads the request, downloads the version's model files and the dataset
+ * version's Parquet through the API, runs the same engine as the server (local-run.ts) and
+ * posts the result to the request. Whatever fails is posted as the request's failure.
+ */
+async function runEvaluationRequest(client: FalajClient, id: string): Promise<Evaluation> {
+  const requests = `${projectUrl(client)}/evaluation-requests/${enc(id)}`;
+  const r = await client.get<RequestView>(requests);
+  if (r.state !== 'pending') throw bad(`evaluation request ${id} is ${r.state}, not pending`);
+  // The engine (and onnxruntime) loads here only, not with every CLI command.
+  const { checkKnownColumns, openModelDir, scoreFile } = await import(
+    '../../registry/staging/evaluation/local-run.js'
+  );
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'falaj-evaluate-'));
+  try {
+    const { dataset, ...input } = r.request;
+    try {
+      for (const f of r.modelFiles)
+        await download(
+          client,
+          `${projectUrl(client)}/artifacts/files/${f.path.split('/').map(enc).join('/')}`,
+          path.join(dir, f.name),
+          f.digest,
+        );
+      const model = await openModelDir(
+        dir,
+        r.modelFiles.map((f) => f.name),
+        String(r.version),
+        input.features ? { features: input.features } : {},
+      );
+      try {
+        const data = { kind: 'dataset' as const, label: dataset, columns: r.dataColumns };
+        checkKnownColumns(model, data, input);
+        const at = dataset.lastIndexOf('@');
+        const file = path.join(dir, 'data.parquet');
+        await download(
+          client,
+          `${projectUrl(client)}/datasets/${enc(dataset.slice(0, at))}/versions/${dataset.slice(at + 1)}/data`,
+          file,
+          r.dataDigest ?? '',
+        );
+        const { result, runtime } = await scoreFile(model, file, data, input);
+        return await client.post<Evaluation>(`${requests}/result`, { result, runtime });
+      } finally {
+        await model.release();
+      }
+    } catch (err) {
+      // A refused result (not pending any more) is not this request's failure to report.
+      if (!(err instanceof FalajApiError && err.status === 409)) {
+        const message = err instanceof Error ? err.message : String(err);
+        const code = err instanceof FalajApiError ? err.errorCode : err instanceof FalajError ? err.code : '';
+        await client
+          .post(`${requests}/failure`, { error: `${code ? `${code}: ` : ''}${message}`.slice(0, 4000) })
+          .catch(() => {});
+      }
+      throw err;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Adds the staging subcommands to the `models` command group. */
 export function registerModelStagingCommands(models: Command): void {
   remoteOptions(
@@ -187,10 +308,19 @@ export function registerModelStagingCommands(models: Command): void {
         '--features <cols>',
         'a foreign ONNX model with one matrix input: the columns that feed it, in order',
       )
-      .option('--cv', "attach the trainer's own cross-validation results instead"),
+      .option('--cv', "attach the trainer's own cross-validation results instead")
+      .option(
+        '--submit',
+        'run the evaluation as a job (the built-in evaluator; --data only): prints the request and job ids',
+      )
+      .option('--wait', 'with --submit: wait until the job has stored the evaluation, and print it')
+      .option('--queue <queue>', 'the job queue of --submit (default "default")'),
   ).action(
     action(async (client, opts, ref: string) => {
       const { base } = await resolveRef(client, ref);
+      if ((opts.wait || opts.queue) && !opts.submit) throw bad('--wait and --queue go with --submit');
+      if (opts.submit && (opts.cv || opts.data === undefined))
+        throw bad('--submit evaluates on a dataset version: give --data NAME@N');
       if (opts.cv) {
         const e = await client.post<Evaluation>(`${base}/evaluations/cv`, {});
         if (opts.json) printResult(e, opts);
@@ -220,7 +350,68 @@ export function registerModelStagingCommands(models: Command): void {
           ? { minGroupSize: num('min-group-size', opts.minGroupSize) }
           : {}),
       };
+      if (opts.submit) {
+        const submitted = await client.post<{ id: string; jobId: string; runId: string; state: string }>(
+          `${base}/evaluations`,
+          { ...body, submit: true, ...(opts.queue ? { queue: String(opts.queue) } : {}) },
+        );
+        if (!opts.wait) {
+          if (opts.json) printResult(submitted, opts);
+          else process.stdout.write(`evaluation request ${submitted.id}, job ${submitted.jobId}\n`);
+          return;
+        }
+        if (!opts.json)
+          process.stderr.write(`evaluation request ${submitted.id}, job ${submitted.jobId}: waiting\n`);
+        const done = await waitForRequest(client, submitted.id);
+        const e = await client.get<Evaluation>(`${base}/evaluations/${done.evaluationId}`);
+        if (opts.json) printResult(e, opts);
+        else printEvaluation(e);
+        return;
+      }
       const e = await client.post<Evaluation>(`${base}/evaluations`, body);
+      if (opts.json) printResult(e, opts);
+      else printEvaluation(e);
+    }),
+  );
+
+  remoteOptions(
+    models
+      .command('evaluation-request <id>')
+      .description(
+        'An evaluation submitted as a job (--submit): its state, job and, once done, its evaluation id',
+      ),
+  ).action(
+    action(async (client, opts, id: string) => {
+      const r = await client.get<RequestView>(`${projectUrl(client)}/evaluation-requests/${enc(id)}`);
+      if (opts.json) return printResult(r, opts);
+      printResult(
+        [
+          {
+            id: r.id,
+            model: `${r.model}@${r.version}`,
+            data: r.request.dataset,
+            state: r.state,
+            job: r.jobId,
+            evaluation: r.evaluationId ?? '',
+            error: r.error ?? '',
+          },
+        ],
+        opts,
+        ['id', 'model', 'data', 'state', 'job', 'evaluation', 'error'],
+      );
+    }),
+  );
+
+  // The evaluator job's own command (the server builds it; not for people): reads its request
+  // with the job's run-scoped token, evaluates, and posts the result to the request.
+  remoteOptions(
+    models
+      .command('evaluate-worker', { hidden: true })
+      .description('Run an evaluation request inside its job (the server submits this)')
+      .requiredOption('--request <id>', 'the evaluation request'),
+  ).action(
+    action(async (client, opts) => {
+      const e = await runEvaluationRequest(client, String(opts.request));
       if (opts.json) printResult(e, opts);
       else printEvaluation(e);
     }),

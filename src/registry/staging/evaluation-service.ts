@@ -4,9 +4,10 @@
 // lineage edge model_version → data ('evaluated') and an audit event, in one transaction.
 // Anything that fails before the write (a column the model needs is missing, an unreadable
 // file) stores nothing.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
 import { findArtifact } from '../../artifacts/artifact-rows.js';
 import { blobToFile } from '../../artifacts/blob-file.js';
 import { FalajError } from '../../core/errors.js';
@@ -17,13 +18,14 @@ import type { ProjectAccess } from '../../http/identity.js';
 import type { Services } from '../../http/services.js';
 import { recordEdge } from '../../lineage/lineage-store.js';
 import type { Executor } from '../../store/executor.js';
+import type { Database } from '../../store/schema.js';
 import { loadRuns } from '../../tracking/run-loader.js';
 import type { Task } from '../../training/estimator.js';
 import type { RegisteredModelRow } from '../model-store.js';
 import type { ModelVersionRow } from '../version-store.js';
-import { type EvaluationResult, scoreEvaluation } from './evaluation/engine.js';
-import { checkColumns, type EvalColumns, readEvalData } from './evaluation/eval-data.js';
-import { type EvalModel, nativeModel, onnxModel } from './evaluation/model-predictor.js';
+import type { EvaluationResult } from './evaluation/engine.js';
+import { checkKnownColumns, openModelDir, scoreFile } from './evaluation/local-run.js';
+import type { EvalModel } from './evaluation/model-predictor.js';
 import {
   cvEvaluation,
   type EvaluationView,
@@ -152,7 +154,24 @@ export async function openVersionModel(
   dir: string,
   opts: { features?: readonly string[] } = {},
 ): Promise<EvalModel> {
-  const files = await versionFiles(svc.store.db, projectId, version.artifact_path);
+  const files = modelFiles(version, await versionFiles(svc.store.db, projectId, version.artifact_path));
+  for (const f of files) await blobToFile(svc, f.digest, path.join(dir, f.name));
+  return openModelDir(
+    dir,
+    files.map((f) => f.name),
+    String(version.version),
+    opts,
+  );
+}
+
+/**
+ * The files of a version's model folder, by their name in it (a model directory is flat; nested
+ * files are not the model's). None is an error (FALAJ_MODEL_SOURCE_INVALID).
+ */
+export function modelFiles(
+  version: ModelVersionRow,
+  files: readonly { path: string; digest: string }[],
+): { name: string; path: string; digest: string }[] {
   if (files.length === 0)
     throw new FalajError(
       'FALAJ_MODEL_SOURCE_INVALID',
@@ -162,21 +181,13 @@ export async function openVersionModel(
       },
     );
   const base = version.artifact_path.replace(/\/+$/, '');
-  const local = new Map<string, string>();
+  const out: { name: string; path: string; digest: string }[] = [];
   for (const f of files) {
-    const rel = f.path === base ? path.basename(f.path) : f.path.slice(base.length + 1);
-    if (rel.includes('/')) continue; // a model directory is flat; nested files are not the model's
-    local.set(rel, await blobToFile(svc, f.digest, path.join(dir, rel)));
+    const name = f.path === base ? path.basename(f.path) : f.path.slice(base.length + 1);
+    if (name.includes('/')) continue;
+    out.push({ name, path: f.path, digest: f.digest });
   }
-  if (local.has('model.json') && local.has('arrays.bin')) return nativeModel(dir);
-  const onnx = [...local.keys()].find((n) => n.toLowerCase().endsWith('.onnx'));
-  if (!onnx)
-    throw new FalajError(
-      'FALAJ_MODEL_SOURCE_INVALID',
-      `version ${version.version} holds neither a Falaj model (model.json) nor an ONNX file`,
-      { files: [...local.keys()] },
-    );
-  return onnxModel(new Uint8Array(await readFile(local.get(onnx) as string)), opts);
+  return out;
 }
 
 /** Predicts and scores; no store write. */
@@ -197,29 +208,41 @@ export async function computeEvaluation(
       input.features ? { features: input.features } : {},
     );
     try {
-      const columns: EvalColumns = {
-        target: input.target,
-        sensitive: input.sensitive ?? [],
-        slices: input.slices ?? [],
-      };
       // A dataset version's columns are known without reading it: refuse before downloading.
-      if (source.columns) checkColumns(source.columns, model, columns, `dataset version ${source.label}`);
+      checkKnownColumns(model, source, input);
       const file = await blobToFile(svc, source.digest, path.join(dir, `data${source.extension}`));
-      const data = await readEvalData(file, model, columns, {
-        where: source.kind === 'dataset' ? `dataset version ${source.label}` : `'${source.label}'`,
-        ...(input.task ? { task: input.task } : {}),
-        ...(input.classes ? { classes: input.classes } : {}),
-      });
-      const classes = data.target.kind === 'classification' ? data.target.classes : [];
-      const predictions = await model.predict(data.frame, { task: data.task, classes });
-      const result = scoreEvaluation(data.task, data.frame, data.target, predictions, {
-        sensitive: columns.sensitive,
-        slices: columns.slices,
-        ...(input.positiveClass !== undefined ? { positiveClass: input.positiveClass } : {}),
-        ...(input.threshold !== undefined ? { threshold: input.threshold } : {}),
-        ...(input.minGroupSize !== undefined ? { minGroupSize: input.minGroupSize } : {}),
-      });
-      return { result, runtime: model.runtime };
+      return await scoreFile(model, file, source, input);
+    } finally {
+      await model.release();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The checks an evaluation makes before it reads any row, without computing it: the model
+ * opens, and the dataset version's stored schema has every column the model and the request
+ * need. What `--submit` does before it submits the job.
+ */
+export async function precheckEvaluation(
+  svc: Services,
+  projectId: string,
+  version: ModelVersionRow,
+  source: EvalSource,
+  input: EvaluateRequest & { target: string },
+): Promise<void> {
+  const dir = await workDir(svc, 'falaj-eval-check-');
+  try {
+    const model = await openVersionModel(
+      svc,
+      projectId,
+      version,
+      dir,
+      input.features ? { features: input.features } : {},
+    );
+    try {
+      checkKnownColumns(model, source, input);
     } finally {
       await model.release();
     }
@@ -234,15 +257,13 @@ function checkNames(field: string, names: readonly string[] | undefined): void {
     throw new FalajError('FALAJ_INVALID_ARGUMENT', `${field} names a column twice`, { field });
 }
 
-/** Evaluates in this process and stores the result (one transaction with lineage and audit). */
-export async function evaluateVersion(
+/** The request checked and resolved: its data (before anything is read) and its target column. */
+export async function resolveRequest(
   svc: Services,
-  req: FastifyRequest,
   project: ProjectAccess,
-  model: RegisteredModelRow,
   version: ModelVersionRow,
   input: EvaluateRequest,
-): Promise<EvaluationView> {
+): Promise<{ source: EvalSource; target: string }> {
   checkNames('sensitive', input.sensitive);
   checkNames('slices', input.slices);
   const db = svc.store.db;
@@ -254,6 +275,19 @@ export async function evaluateVersion(
       `name the target column: version ${version.version} has no training run whose 'target' param says it`,
       { field: 'target' },
     );
+  return { source, target };
+}
+
+/** Evaluates in this process and stores the result (one transaction with lineage and audit). */
+export async function evaluateVersion(
+  svc: Services,
+  req: FastifyRequest,
+  project: ProjectAccess,
+  model: RegisteredModelRow,
+  version: ModelVersionRow,
+  input: EvaluateRequest,
+): Promise<EvaluationView> {
+  const { source, target } = await resolveRequest(svc, project, version, input);
   const { result, runtime } = await computeEvaluation(svc, project.id, version, source, { ...input, target });
   return storeEvaluation(
     svc,
@@ -277,14 +311,18 @@ export async function storeEvaluation(
   source: Pick<EvalSource, 'kind' | 'label' | 'digest' | 'dataVersion'>,
   result: StoredResult,
   jobId: string | null,
+  /** Runs first in the same transaction (a job's result: its request leaves 'pending'). */
+  before?: (tx: Transaction<Database>, evaluationId: string) => Promise<void>,
 ): Promise<EvaluationView> {
   return audited(
     svc,
     req,
     async (tx) => {
       const now = svc.clock.now();
+      const id = newId();
+      await before?.(tx, id);
       const row = {
-        id: newId(),
+        id,
         version_id: version.id,
         kind: source.kind,
         data_version_id: source.dataVersion?.id ?? null,
@@ -323,6 +361,7 @@ export async function storeEvaluation(
             rows: result.rows ?? null,
             sensitive: result.sensitive ?? [],
             metrics: result.metrics,
+            ...(jobId ? { job: jobId } : {}),
           },
         },
       };

@@ -5,6 +5,7 @@ import type { ModuleRuntime } from '../../http/module.js';
 import type { FalajApp } from '../../http/services.js';
 import type { RegistryContext } from '../registry-service.js';
 import { cardRoutes } from './card-routes.js';
+import { evaluationRequestRoutes } from './evaluation-request-routes.js';
 import { evaluationRoutes } from './evaluation-routes.js';
 import { gateRoutes } from './gate-routes.js';
 import { promotionRoutes } from './promotion-routes.js';
@@ -25,6 +26,7 @@ export async function stagingPlugin(
   const { svc } = ctx;
   ctx.events.on(webhookListener);
   await evaluationRoutes(app, svc);
+  await evaluationRequestRoutes(app, svc);
   await gateRoutes(app, svc);
   await promotionRoutes(app, ctx);
   await webhookRoutes(app, svc);

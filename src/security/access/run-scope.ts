@@ -17,6 +17,13 @@ const RUN_ARTIFACT_ROUTES = new Set([
   '/api/2.0/mlflow-artifacts/artifacts/:project/*',
 ]);
 
+// Routes whose handler admits only the run-scoped token of one run (the evaluator job posting its
+// evaluation request's outcome: src/registry/staging/evaluation-jobs.ts checks the request's run).
+const OWN_RUN_ROUTES = new Set([
+  '/api/v1/projects/:project/evaluation-requests/:id/result',
+  '/api/v1/projects/:project/evaluation-requests/:id/failure',
+]);
+
 function denied(why: string): FalajError {
   return new FalajError('FALAJ_FORBIDDEN', `a job's token may only change its own run: ${why}`);
 }
@@ -32,7 +39,7 @@ export async function checkRunScope(db: Executor, req: FastifyRequest): Promise<
   const scope = req.identity?.token?.runId;
   if (!scope || req.method === 'GET' || req.method === 'HEAD') return;
   const route = req.routeOptions.url ?? '';
-  if (READ_ONLY_POSTS.has(route)) return;
+  if (READ_ONLY_POSTS.has(route) || OWN_RUN_ROUTES.has(route)) return;
   const body = (req.body ?? {}) as Record<string, unknown>;
   if (route === '/api/2.0/mlflow/runs/create') {
     const tags = Array.isArray(body.tags) ? (body.tags as { key?: unknown; value?: unknown }[]) : [];

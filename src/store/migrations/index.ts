@@ -13,6 +13,7 @@ import * as m0010 from './0010-job-preemption.js';
 import * as m0011 from './0011-agent-tokens-and-logs.js';
 import * as m0012 from './0012-login-attempts-by-source.js';
 import * as m0013 from './0013-model-registry.js';
+import * as m0014 from './0014-evaluation-requests.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void>;
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0011-agent-tokens-and-logs': m0011,
   '0012-login-attempts-by-source': m0012,
   '0013-model-registry': m0013,
+  '0014-evaluation-requests': m0014,
 };
 
 /** The migrations in the order they apply. */
