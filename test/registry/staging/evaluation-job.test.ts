@@ -3,11 +3,12 @@
 // against this server listening — reads its request, downloads the model and the Parquet
 // through the API and posts the result. Only the request's own job token may post it, once.
 // Needs `npm run build` (the job runs bin/falaj.js).
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../../src/core/ids.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../../../src/security/secrets/secrets.js';
 import { DIALECTS } from '../../support/dialects.js';
-import { assertBuilt } from '../../support/server-process.js';
+import { assertBuilt, CLI } from '../../support/server-process.js';
 import { errorCode, loansCsv, MODELS, P, type StagingTest, setupStaging } from './helpers.js';
 
 const EVAL = `${MODELS}/risk/versions/1/evaluations`;
@@ -15,6 +16,7 @@ const REQUESTS = `${P}/evaluation-requests`;
 
 describe.each(DIALECTS)('evaluation as a job on %s', (dialect) => {
   let x: StagingTest;
+  let url = '';
   beforeAll(async () => {
     assertBuilt();
     x = await setupStaging(dialect);
@@ -22,7 +24,7 @@ describe.each(DIALECTS)('evaluation as a job on %s', (dialect) => {
     await x.dataset('holdout', loansCsv(400, 22, { bias: true }));
     await x.trainAndRegister('risk', { dataset: 'loans@1', target: 'label' });
     // The job reaches this server at the URL it listens on; the scheduler loop runs the job.
-    const url = await x.t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = await x.t.app.listen({ port: 0, host: '127.0.0.1' });
     await x.t.app.startModules(url);
   }, 180_000);
   afterAll(async () => x?.close());
@@ -193,6 +195,67 @@ describe.each(DIALECTS)('evaluation as a job on %s', (dialect) => {
     const shown = (await x.call('viewer', 'GET', `${REQUESTS}/${id}`)).json();
     expect(shown).toMatchObject({ state: 'done', evaluationId: ok.json().id, jobId });
   });
+
+  /** The built CLI as alice, in a child process (this process serves the requests meanwhile). */
+  function falaj(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [CLI, ...args], {
+        env: {
+          ...process.env,
+          FALAJ_URL: url,
+          FALAJ_TOKEN: x.as.alice,
+          FALAJ_PROJECT: 'alpha',
+          FALAJ_CONFIG: '/nonexistent/falaj.json',
+          FALAJ_RUN_ID: '',
+        },
+      });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      p.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      p.on('close', (code) => resolve({ code, out, err }));
+    });
+  }
+
+  it('falaj models evaluate --submit prints the ids; --wait prints the stored evaluation', async () => {
+    const submitted = await falaj(
+      'models',
+      'evaluate',
+      'risk@1',
+      '--data',
+      'holdout@1',
+      '--submit',
+      '--json',
+    );
+    expect(submitted.code, submitted.err).toBe(0);
+    const ids = JSON.parse(submitted.out);
+    expect(ids).toMatchObject({ id: expect.any(String), jobId: expect.any(String), state: 'pending' });
+    const waited = await falaj(
+      'models',
+      'evaluate',
+      'risk@1',
+      '--data',
+      'holdout@1',
+      '--sensitive',
+      'group',
+      '--submit',
+      '--wait',
+    );
+    expect(waited.code, waited.err).toBe(0);
+    expect(waited.err).toMatch(/evaluation request [0-9a-f]{32}, job [0-9a-f]{32}: waiting/);
+    expect(waited.out).toMatch(/evaluation [0-9a-f]{32} \(dataset\) on holdout@1, 400 rows/);
+    expect(waited.out).toMatch(/fairness by group: demographic parity ratio/);
+    const shown = await falaj('models', 'evaluation-request', ids.id, '--json');
+    expect(shown.code, shown.err).toBe(0);
+    expect(['pending', 'done']).toContain(JSON.parse(shown.out).state);
+    const noData = await falaj('models', 'evaluate', 'risk@1', '--cv', '--submit');
+    expect(noData.code).toBe(1);
+    expect(noData.err).toContain('FALAJ_INVALID_ARGUMENT');
+  }, 200_000);
 
   it('checks the request before submitting: a missing column or a file is refused, no job', async () => {
     const jobsBefore = (await x.call('alice', 'GET', `${P}/jobs`)).json().jobs.length;
