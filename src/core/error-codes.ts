@@ -176,6 +176,17 @@ export const ERROR_CODES = {
     description:
       'The promotion request was already decided (approved, rejected or cancelled), possibly by a concurrent call: nothing changed.',
   },
+  // Lineage
+  FALAJ_LINEAGE_NODE_INVALID: {
+    status: 400,
+    description:
+      'A lineage node is not written `KIND:REF` with a known kind (`model:NAME@V|@ALIAS`, `dataset:NAME@N`, `run:ID`, `job:ID`, `code:DIGEST`, or a stored kind and id such as `model_version:ID`).',
+  },
+  FALAJ_LINEAGE_NODE_NOT_FOUND: {
+    status: 404,
+    description:
+      'The lineage node names nothing in the project (no such model, version, alias, dataset version, run or job; a code snapshot or file no edge mentions); `details.cause` keeps the underlying code.',
+  },
   // Platform
   FALAJ_STORE_UNAVAILABLE: { status: 503, description: 'The metadata store does not answer.' },
   FALAJ_CONFIG: {

@@ -4,6 +4,7 @@
 // are written in one transaction. A failure leaves no row, and the blob is removed again.
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { findArtifact, upsertArtifact } from '../artifacts/artifact-rows.js';
 import { blobToFile } from '../artifacts/blob-file.js';
 import { FalajError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -132,28 +133,21 @@ export async function createVersion(
           }
           throw err;
         }
-        await tx
-          .insertInto('artifacts')
-          .values({
-            project_id: project.id,
-            path: versionArtifactPath(dataset.name, number),
-            digest,
-            size,
-            content_type: 'application/vnd.apache.parquet',
-            created_at: now,
-            created_by: by,
-          })
-          .execute()
-          .catch((err: unknown) => {
-            if (isUniqueViolation(err)) {
-              throw new FalajError(
-                'FALAJ_CONFLICT',
-                `the artifact path '${versionArtifactPath(dataset.name, number)}' is taken`,
-                {},
-              );
-            }
-            throw err;
-          });
+        // The version's artifact row: a path already taken (by a file someone put there) is a
+        // conflict, never overwritten.
+        const artifactPath = versionArtifactPath(dataset.name, number);
+        if (await findArtifact(tx, project.id, artifactPath)) {
+          throw new FalajError('FALAJ_CONFLICT', `the artifact path '${artifactPath}' is taken`, {});
+        }
+        await upsertArtifact(tx, {
+          project_id: project.id,
+          path: artifactPath,
+          digest,
+          size,
+          content_type: 'application/vnd.apache.parquet',
+          created_at: now,
+          created_by: by,
+        });
         // Detected tags only for columns nobody has tagged: a user's tags are never replaced.
         const tagged = new Set(
           (
@@ -219,4 +213,42 @@ export async function createVersion(
     release();
     if (stored && !committed) void reaper.consider(stored);
   }
+}
+
+/** What other domains show of a dataset version (a lineage node's label): its name, number and data. */
+export interface VersionSummary {
+  id: string;
+  dataset: string;
+  version: number;
+  digest: string;
+  rowCount: number;
+}
+
+/** The project's dataset versions among `ids` (ids of other projects and unknown ids left out). */
+export async function versionSummaries(
+  db: Executor,
+  projectId: string,
+  ids: readonly string[],
+): Promise<Map<string, VersionSummary>> {
+  const out = new Map<string, VersionSummary>();
+  const unique = [...new Set(ids)];
+  // In slices: SQLite binds at most 32,766 parameters.
+  for (let i = 0; i < unique.length; i += 5000) {
+    const rows = await db
+      .selectFrom('data_versions as v')
+      .innerJoin('data_datasets as d', 'd.id', 'v.dataset_id')
+      .select(['v.id', 'd.name', 'v.version', 'v.digest', 'v.row_count'])
+      .where('d.project_id', '=', projectId)
+      .where('v.id', 'in', unique.slice(i, i + 5000))
+      .execute();
+    for (const r of rows)
+      out.set(r.id, {
+        id: r.id,
+        dataset: r.name,
+        version: Number(r.version),
+        digest: r.digest,
+        rowCount: Number(r.row_count),
+      });
+  }
+  return out;
 }

@@ -107,3 +107,25 @@ export async function walk(
   }
   return edges;
 }
+
+/** `kind:id`, the key a node is known by in a graph. */
+export function nodeKey(node: LineageNode): string {
+  return `${node.kind}:${node.id}`;
+}
+
+/** Whether any of the project's edges starts or ends at `node` (nodes kept nowhere else: code, files). */
+export async function hasNode(db: Executor, projectId: string, node: LineageNode): Promise<boolean> {
+  const row = await db
+    .selectFrom('lineage_edges')
+    .select('from_id')
+    .where('project_id', '=', projectId)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('from_kind', '=', node.kind), eb('from_id', '=', node.id)]),
+        eb.and([eb('to_kind', '=', node.kind), eb('to_id', '=', node.id)]),
+      ]),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -5,6 +5,7 @@ import { artifactsModule } from '../artifacts/module.js';
 import { dataModule } from '../data/module.js';
 import type { FalajModule } from '../http/module.js';
 import { jobsModule } from '../jobs/module.js';
+import { lineageModule } from '../lineage/module.js';
 import { projectsModule } from '../projects/module.js';
 import { registryModule } from '../registry/module.js';
 import { securityModule } from '../security/module.js';
@@ -20,4 +21,5 @@ export const MODULES: readonly FalajModule[] = [
   jobsModule,
   dataModule,
   registryModule,
+  lineageModule,
 ];

@@ -1,13 +1,14 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../core/errors.js';
-import { assertUsableForTraining } from '../data/training-gate.js';
 import { auditBase, audited } from '../http/audited.js';
 import type { FalajApp, Services } from '../http/services.js';
+import { recordDatasetInput, recordFileInput } from '../lineage/run-inputs.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import type { ExperimentStore } from '../tracking/experiment-store.js';
 import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import type { RunStore } from '../tracking/run-store.js';
 import type { ServerTrainer } from './server-training.js';
+import { artifactTrainingData, datasetTrainingData } from './training-data.js';
 
 const Columns = Type.Array(Type.String({ minLength: 1, maxLength: 250 }), { maxItems: 1000 });
 
@@ -23,42 +24,6 @@ export async function trainingRoutes(
   { trainer, experiments, runs }: { trainer: ServerTrainer; experiments: ExperimentStore; runs: RunStore },
 ): Promise<void> {
   const stores = { experiments, runs };
-
-  /** A CSV or Parquet file of the project's artifact store. */
-  const artifactFile = async (project: { id: string; name: string }, data: string) => {
-    const lower = data.toLowerCase();
-    const extension = lower.endsWith('.parquet') ? '.parquet' : lower.endsWith('.csv') ? '.csv' : '';
-    if (!extension)
-      throw new FalajError(
-        'FALAJ_INVALID_ARGUMENT',
-        `data must be a .csv or .parquet artifact (got '${data}')`,
-        {
-          field: 'data',
-        },
-      );
-    const row = await svc.store.db
-      .selectFrom('artifacts')
-      .select('digest')
-      .where('project_id', '=', project.id)
-      .where('path', '=', data)
-      .executeTakeFirst();
-    if (!row)
-      throw new FalajError('FALAJ_NOT_FOUND', `artifact '${data}' does not exist in '${project.name}'`, {
-        path: data,
-      });
-    return { digest: row.digest, extension, label: data };
-  };
-  /** A dataset version's Parquet, through the data gate: a version that failed its suite is refused. */
-  const datasetFile = async (projectId: string, spec: string) => {
-    const at = spec.lastIndexOf('@');
-    const usable = await assertUsableForTraining(
-      svc.store.db,
-      projectId,
-      spec.slice(0, at),
-      spec.slice(at + 1),
-    );
-    return { digest: usable.digest, extension: '.parquet', label: `${spec.slice(0, at)}@${usable.version}` };
-  };
 
   app.post(
     '/api/v1/projects/:project/training',
@@ -122,25 +87,39 @@ export async function trainingRoutes(
           },
         );
       const file = dataset
-        ? await datasetFile(project.id, dataset)
-        : await artifactFile(project, data as string);
+        ? await datasetTrainingData(svc.store.db, project.id, dataset)
+        : await artifactTrainingData(svc.store.db, project, data as string);
       const accepted = await audited(
         svc,
         req,
         async (tx) => {
+          const now = svc.clock.now();
           const { experimentId, runId } = await createRunInExperiment(tx, stores, {
             projectId: project.id,
             projectName: project.name,
             experiment,
             userId: req.identity!.username,
             runName: runName ?? `train-${request.model ?? 'gbdt'}`,
-            now: svc.clock.now(),
+            now,
             tags: [
               { key: 'falaj.source', value: 'server-training' },
               { key: 'falaj.training.state', value: 'running' },
               { key: 'falaj.training.data', value: file.label },
             ],
           });
+          // What the run reads, in the transaction that creates it: the run's dataset input and
+          // the lineage edge dataset_version → run, or file → run for a project file.
+          if (file.dataVersion)
+            await recordDatasetInput(
+              tx,
+              runs,
+              project.id,
+              await runs.require(tx, project.id, runId),
+              file.dataVersion,
+              now,
+            );
+          else if (file.path)
+            await recordFileInput(tx, project.id, runId, { digest: file.digest, path: file.path }, now);
           return {
             result: { runId, experimentId },
             audit: {

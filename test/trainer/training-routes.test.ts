@@ -90,6 +90,20 @@ describe.each(DIALECTS)('POST /api/v1/projects/:p/training on %s', (dialect) => 
     const run = await runOf(ok.json().runId);
     expect(run.info.status).toBe('FINISHED');
     expect(run.data.tags).toContainEqual({ key: 'falaj.training.data', value: 'adult@1' });
+    // The input is on the run (MLflow's dataset input) and in the lineage graph, with its digest.
+    const v1 = (await x.t.request('GET', `${DS}/adult/versions/1`, { token: x.alpha })).json();
+    expect(run.inputs.dataset_inputs[0].dataset).toMatchObject({ name: 'adult', digest: v1.digest });
+    const graph = await x.t.request('GET', `/api/v1/projects/alpha/lineage?node=run:${ok.json().runId}`, {
+      token: x.alpha,
+    });
+    expect(graph.json().edges).toEqual([
+      expect.objectContaining({
+        from: expect.objectContaining({ kind: 'dataset_version' }),
+        relation: 'input',
+        attrs: { digest: v1.digest, rows: 1000 },
+      }),
+    ]);
+    expect(graph.json().nodes.map((n: { label: string }) => n.label)).toContain('adult@1');
 
     const refused = await train({ dataset: 'adult@latest', target: 'income' });
     expect(refused.statusCode).toBe(409);

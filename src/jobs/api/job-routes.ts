@@ -6,6 +6,7 @@ import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
 import { ExperimentStore } from '../../tracking/experiment-store.js';
 import { createRunInExperiment } from '../../tracking/run-in-experiment.js';
 import { RunStore } from '../../tracking/run-store.js';
+import { recordSubmitLineage } from '../job-lineage.js';
 import { parseJobSpec } from '../job-spec.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
 import type { JobScheduler } from '../loop/job-scheduler.js';
@@ -102,6 +103,7 @@ export async function jobRoutes(
             runId,
           });
           await runs.setTags(tx, runId, [{ key: 'falaj.job.id', value: row.id }]);
+          await recordSubmitLineage(tx, project.id, { id: row.id, runId }, spec, svc.clock.now());
           return {
             result: row,
             audit: {

@@ -4,6 +4,7 @@ import type { Services } from '../../http/services.js';
 import { resolveSecrets } from '../../security/secrets/project-secrets.js';
 import { API_TOKEN_PREFIX, newSecretToken, sha256Hex } from '../../security/secrets/secrets.js';
 import { codeSnapshotDigest, materializeCode } from '../code-snapshot.js';
+import { recordCodeInput } from '../job-lineage.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
 import { DEFAULT_QUEUE, queueNetwork, schedulerConfig, storedQueues } from '../queues.js';
 import {
@@ -263,7 +264,15 @@ export class JobScheduler {
       // fetches and unpacks it on its own machine; pods cannot see it (Kubernetes refuses it).
       const launchSpec = this.executor.capabilities.seesServerDisk
         ? await materializeCode(spec, workDir, async (artifactPath, file) => {
-            await blobToFile(svc, await codeSnapshotDigest(db, job.project_id, artifactPath), file);
+            const digest = await codeSnapshotDigest(db, job.project_id, artifactPath);
+            await recordCodeInput(
+              db,
+              job.project_id,
+              job.id,
+              { digest, artifact: artifactPath },
+              svc.clock.now(),
+            );
+            await blobToFile(svc, digest, file);
           })
         : spec;
       const network = await queueNetwork(db, spec.queue);

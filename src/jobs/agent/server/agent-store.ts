@@ -10,6 +10,7 @@ import type { Services } from '../../../http/services.js';
 import type { Executor } from '../../../store/executor.js';
 import type { AgentAttemptsTable, AgentsTable, Database } from '../../../store/schema.js';
 import { codeSnapshotDigest } from '../../code-snapshot.js';
+import { recordCodeInput } from '../../job-lineage.js';
 import {
   ATTEMPT_ENDED_STATES,
   type AttemptStatus,
@@ -266,7 +267,7 @@ export async function attemptCodeDigest(svc: Services, agentId: string, external
   const row = await svc.store.db
     .selectFrom('agent_attempts as a')
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select(['a.external_id', 'a.request', 'a.state', 'j.project_id'])
+    .select(['a.external_id', 'a.request', 'a.state', 'j.project_id', 'j.id as job_id'])
     .where('a.external_id', '=', externalId)
     .where('a.agent_id', '=', agentId)
     .executeTakeFirst();
@@ -275,5 +276,14 @@ export async function attemptCodeDigest(svc: Services, agentId: string, external
   const code = openRequest(svc, row).spec.code;
   if (!code || !('artifact' in code))
     throw new FalajError('FALAJ_NOT_FOUND', `attempt '${externalId}' has no code snapshot`);
-  return codeSnapshotDigest(svc.store.db, row.project_id, code.artifact);
+  const digest = await codeSnapshotDigest(svc.store.db, row.project_id, code.artifact);
+  // The snapshot the agent unpacks: lineage code → job (the same edge as at submit, unless the path moved).
+  await recordCodeInput(
+    svc.store.db,
+    row.project_id,
+    row.job_id,
+    { digest, artifact: code.artifact },
+    svc.clock.now(),
+  );
+  return digest;
 }
