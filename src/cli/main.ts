@@ -8,6 +8,7 @@ import { registerDataCommands } from './commands/data.js';
 import { registerExperimentCommands } from './commands/experiments.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLineageCommands } from './commands/lineage.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerMfaCommands } from './commands/mfa.js';
 import { registerModelCommands } from './commands/models.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerTrainCommands(program);
   registerModelStagingCommands(registerModelCommands(program));
+  registerLineageCommands(program);
   registerJobCommands(program);
   registerSecretCommands(program);
   registerAgentCommand(program);

@@ -1,10 +1,13 @@
 // What the data commands work on: a local file (CSV, TSV, Parquet, JSON lines), ingested into
 // a private DuckDB exactly as the server would, or a version `dataset@N` on the server.
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { FalajApiError, type FalajClient } from '../../client/index.js';
+import { DATASET_NAME_PATTERN } from '../../data/dataset-store.js';
 import { formatOf, ingestFile } from '../../data/ingest.js';
 import type { ColumnSchema } from '../../data/types.js';
 import { DuckWorkspace } from '../../data/workspace.js';
@@ -16,6 +19,78 @@ export function parseVersionRef(arg: string): { dataset: string; version: string
   const m = VERSION.exec(arg);
   if (!m || existsSync(arg)) return null;
   return { dataset: m[1] as string, version: m[2] as string };
+}
+
+// A bare NAME names a dataset only when it cannot be a data file: no file by that name here, and
+// no data file's extension.
+const DATASET_NAME = new RegExp(DATASET_NAME_PATTERN);
+const DATA_FILE = /\.(csv|tsv|txt|parquet|pq|jsonl|ndjson|json)$/i;
+
+/**
+ * What `falaj train --data` names on the server: `NAME@N`, `NAME@latest`, or a bare `NAME` (its
+ * newest version), when no local file has that name; null for a local file.
+ */
+export function parseTrainingDataRef(arg: string): { dataset: string; version: string } | null {
+  const ref = parseVersionRef(arg);
+  if (ref) return ref;
+  if (existsSync(arg) || DATA_FILE.test(arg) || !DATASET_NAME.test(arg)) return null;
+  return { dataset: arg, version: 'latest' };
+}
+
+/** A dataset version as the server describes it (the fields training reads). */
+export interface VersionInfo {
+  dataset: string;
+  version: number;
+  digest: string;
+  rowCount: number;
+  status: string;
+  usableForTraining: boolean;
+}
+
+/**
+ * The version a reference names, refused as the server's training gate refuses it: a version
+ * that failed its validation suite (and was not overridden) is FALAJ_DATA_NOT_USABLE.
+ */
+export async function usableVersion(
+  client: FalajClient,
+  ref: { dataset: string; version: string },
+): Promise<VersionInfo> {
+  const v = await client.get<VersionInfo>(versionUrl(client, ref));
+  if (!v.usableForTraining)
+    throw new FalajApiError(
+      409,
+      'FALAJ_DATA_NOT_USABLE',
+      `${v.dataset}@${v.version} failed its validation suite: it cannot feed training until a new version passes or an admin overrides it`,
+      { dataset: v.dataset, version: v.version, status: v.status },
+    );
+  return v;
+}
+
+/** Downloads a version's Parquet into `dir`; its bytes must have the version's digest. */
+export async function downloadVersion(client: FalajClient, v: VersionInfo, dir: string): Promise<string> {
+  const file = path.join(dir, `${v.dataset}-v${v.version}.parquet`);
+  const res = await client.request<Response>(
+    'GET',
+    `${versionUrl(client, { dataset: v.dataset, version: String(v.version) })}/data`,
+    { as: 'response' },
+  );
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tap, createWriteStream(file));
+  const digest = hash.digest('hex');
+  if (digest !== v.digest)
+    throw new FalajApiError(
+      0,
+      'FALAJ_DATA_INVALID',
+      `${v.dataset}@${v.version}: the downloaded bytes have digest ${digest}, not the version's ${v.digest}`,
+      { dataset: v.dataset, version: v.version },
+    );
+  return file;
 }
 
 export function datasetsUrl(client: FalajClient): string {

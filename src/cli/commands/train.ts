@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { FalajClient } from '../../client/index.js';
+import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
 import { Falaj } from '../../sdk/falaj.js';
 import type { Run } from '../../sdk/run.js';
@@ -15,6 +16,8 @@ import { loadModel } from '../../training/model-file.js';
 import { runTraining, type TrainObserver, type TrainRequest } from '../../training/run-training.js';
 import { uploadFileAsCode } from '../code-upload.js';
 import { cliClient, reportError } from '../remote.js';
+import { downloadVersion, parseTrainingDataRef, usableVersion, type VersionInfo } from './data-source.js';
+import { inputRecorded, recordRunInput } from './lineage.js';
 import { tuneWithTrialJobs } from './train-trial-jobs.js';
 
 const CHOICE_NAMES = Object.keys(MODEL_CHOICES);
@@ -166,17 +169,39 @@ async function submitTraining(
     opts.runName ?? `train-${opts.model ?? 'gbdt'}`,
     data.code,
   );
-  return client.post(`/api/v1/projects/${encodeURIComponent(client.project)}/jobs`, {
+  const jobsUrl = `/api/v1/projects/${encodeURIComponent(client.project)}/jobs`;
+  const job = await client.post<{ id: string; runId: string }>(jobsUrl, {
     spec,
     ...(opts.experiment ? { experiment: opts.experiment } : {}),
   });
+  if (data.version) {
+    // The job's run reads the version: recorded now with the submitter's credentials (a job's
+    // own token may change only its run's logs). A refusal (the version failed meanwhile)
+    // cancels the job rather than leave it training on unrecorded data.
+    try {
+      await recordRunInput(client, job.runId, data.version);
+    } catch (err) {
+      await client.post(`${jobsUrl}/${job.id}/cancel`).catch(() => {});
+      throw err;
+    }
+  }
+  return job;
 }
 
-/** What a job's `--data` is: the file shipped as its code snapshot when it is on this machine. */
+/**
+ * What a job's `--data` is: a dataset version, checked against the training gate here and passed
+ * on pinned to its number (`NAME@N`: the job reads that version from the server); else the file
+ * shipped as its code snapshot when it is on this machine.
+ */
 async function shipData(
   client: FalajClient,
   opts: Record<string, string | undefined>,
-): Promise<{ arg: string; code?: { artifact: string } }> {
+): Promise<{ arg: string; code?: { artifact: string }; version?: VersionInfo }> {
+  const ref = parseTrainingDataRef(opts.data ?? '');
+  if (ref) {
+    const version = await usableVersion(client, ref);
+    return { arg: `${version.dataset}@${version.version}`, version };
+  }
   const file = path.resolve(opts.data ?? '');
   if (!existsSync(file) || !statSync(file).isFile()) return { arg: file };
   return { arg: path.basename(file), code: { artifact: await uploadFileAsCode(client, file) } };
@@ -256,6 +281,8 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
       }),
       ...(bar.update ? { progress: (done: number, total: number) => bar.update?.('tune', done, total) } : {}),
     });
+    // Each trial job reads the pinned version; the study's run records it as its input.
+    if (data.version) await recordRunInput(client, result.studyRunId, data.version);
     return {
       studyRunId: result.studyRunId,
       trials: result.trials.length,
@@ -268,13 +295,34 @@ async function trialJobs(opts: Record<string, string | undefined>, bar: ReturnTy
   }
 }
 
+/**
+ * Records the dataset version as the run's input on the server (its MLflow input and the lineage
+ * edge dataset_version → run). In a job (a run attached through FALAJ_RUN_ID) the submitter may
+ * have recorded it already; and a job's own token may change only its run's logs, so a refusal
+ * there is a warning, not a failed training.
+ */
+async function recordInput(client: FalajClient, run: Run, v: VersionInfo): Promise<void> {
+  if (run.attached && (await inputRecorded(client, run.id, v.digest))) return;
+  try {
+    await recordRunInput(client, run.id, v);
+  } catch (err) {
+    if (!(run.attached && err instanceof FalajApiError && err.errorCode === 'FALAJ_FORBIDDEN')) throw err;
+    process.stderr.write(
+      `warning: ${v.dataset}@${v.version} not recorded as the input of run ${run.id}: ${err.message}\n`,
+    );
+  }
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
     .description(
       'Train a model on a CSV or Parquet file: evaluate it honestly, tune it, write it (native + ONNX)',
     )
-    .requiredOption('--data <file>', 'CSV or Parquet file')
+    .requiredOption(
+      '--data <file|NAME@N>',
+      'CSV or Parquet file, or a dataset version on the server: NAME@N, NAME@latest, or NAME (its newest); a version that failed its suite is refused',
+    )
     .requiredOption('--target <column>', 'the column to predict')
     .option('--model <kind>', CHOICE_NAMES.join(' | '), 'gbdt')
     .option('--features <cols>', 'comma-separated feature columns (default: all but the target)')
@@ -338,6 +386,7 @@ export function registerTrainCommands(program: Command): void {
         return;
       }
       let tracked: Awaited<ReturnType<typeof tracker>>;
+      let dataDir: string | undefined;
       const bar = progressBar(!json);
       try {
         const model = (opts.model ?? 'gbdt') as ModelChoice;
@@ -348,8 +397,17 @@ export function registerTrainCommands(program: Command): void {
             { parameter: 'model' },
           );
         const cv = parseNumber('cv', opts.cv, true);
+        // A dataset version is read from the server, through the training gate, before any run starts.
+        const ref = parseTrainingDataRef(opts.data as string);
+        let source: { version: VersionInfo; file: string } | undefined;
+        if (ref) {
+          const client = cliClient(opts);
+          const version = await usableVersion(client, ref);
+          dataDir = await mkdtemp(path.join(os.tmpdir(), 'falaj-train-data-'));
+          source = { version, file: await downloadVersion(client, version, dataDir) };
+        }
         const req: TrainRequest = {
-          data: opts.data as string,
+          data: source ? source.file : (opts.data as string),
           target: opts.target as string,
           model,
           ...(list(opts.features) ? { features: list(opts.features) as string[] } : {}),
@@ -366,6 +424,7 @@ export function registerTrainCommands(program: Command): void {
           ...(opts.out ? { out: opts.out } : {}),
         };
         tracked = await tracker(opts, req);
+        if (tracked && source) await recordInput(cliClient(opts), tracked.run, source.version);
         const result = await runTraining(req, {
           ...tracked?.observer,
           ...(bar.update ? { progress: bar.update } : {}),
@@ -377,7 +436,14 @@ export function registerTrainCommands(program: Command): void {
           if (tracked.run.attached) await tracked.run.flush();
           else await tracked.run.end('FINISHED');
         }
-        const doc = { ...result, ...(tracked ? { runId: tracked.run.id } : {}) };
+        const dataset = source
+          ? { name: source.version.dataset, version: source.version.version, digest: source.version.digest }
+          : undefined;
+        const doc = {
+          ...result,
+          ...(dataset ? { dataset } : {}),
+          ...(tracked ? { runId: tracked.run.id } : {}),
+        };
         if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         else {
           const figures = Object.entries(result.metrics)
@@ -394,14 +460,20 @@ export function registerTrainCommands(program: Command): void {
             process.stdout.write(
               `tuning: ${result.tuning.trials} trials (${result.tuning.pruned} pruned), best ${result.tuning.metric} ${result.tuning.bestValue.toFixed(5)}\n`,
             );
+          if (dataset)
+            process.stdout.write(
+              `data: ${dataset.name}@${dataset.version} (sha256 ${dataset.digest.slice(0, 12)})\n`,
+            );
           if (result.modelPath) process.stdout.write(`model: ${result.modelPath} (model.onnx beside it)\n`);
           if (tracked) process.stdout.write(`run: ${tracked.run.id}\n`);
         }
       } catch (err) {
         bar.stop();
         if (tracked && !tracked.run.attached) await tracked.run.end('FAILED').catch(() => {});
+        if (dataDir) await rm(dataDir, { recursive: true, force: true });
         reportError(err, json);
       }
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     });
 
   program
