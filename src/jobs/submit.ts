@@ -1,7 +1,7 @@
 // Submitting a job on the server's side: what `POST .../jobs` does, for other domains too (the
 // registry submits an evaluation as a job with a command it builds itself). The checks of the
 // spec come first (submit-checks.ts), then, in the caller's transaction, the job's tracking run,
-// the job row and the run's `falaj.job.id` tag. The scheduler loop picks queued jobs up on its
+// the job row, the run's `falaj.job.id` tag and the submit's lineage edges. The scheduler loop picks queued jobs up on its
 // next pass.
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
@@ -11,6 +11,7 @@ import type { Database } from '../store/schema.js';
 import { ExperimentStore } from '../tracking/experiment-store.js';
 import { createRunInExperiment } from '../tracking/run-in-experiment.js';
 import { RunStore } from '../tracking/run-store.js';
+import { recordSubmitLineage } from './job-lineage.js';
 import type { JobRow, JobStore } from './job-store.js';
 import { assertSubmittable } from './submit-checks.js';
 import type { JobSpec } from './types.js';
@@ -67,6 +68,7 @@ export async function insertJob(
   );
   const row = await jobs.insert(tx, { projectId: input.project.id, spec, user: input.user, runId });
   await runs.setTags(tx, runId, [{ key: 'falaj.job.id', value: row.id }]);
+  await recordSubmitLineage(tx, input.project.id, { id: row.id, runId }, spec, svc.clock.now());
   return row;
 }
 

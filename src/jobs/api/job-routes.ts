@@ -3,14 +3,10 @@ import { FalajError } from '../../core/errors.js';
 import { auditBase, audited } from '../../http/audited.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
-import { ExperimentStore } from '../../tracking/experiment-store.js';
-import { createRunInExperiment } from '../../tracking/run-in-experiment.js';
-import { RunStore } from '../../tracking/run-store.js';
-import { recordSubmitLineage } from '../job-lineage.js';
 import { parseJobSpec } from '../job-spec.js';
 import { type JobRow, type JobStore, placementsOf, specOf } from '../job-store.js';
 import type { JobScheduler } from '../loop/job-scheduler.js';
-import { assertSubmittable } from '../submit-checks.js';
+import { checkSubmission, insertJob, submitAudit } from '../submit.js';
 import type { JobState } from '../types.js';
 
 const ProjectParams = Type.Object({ project: Type.String({ pattern: PROJECT_NAME_PATTERN }) });
@@ -50,10 +46,6 @@ export async function jobRoutes(
   svc: Services,
   { jobs, scheduler }: { jobs: JobStore; scheduler: JobScheduler },
 ): Promise<void> {
-  const experiments = new ExperimentStore(svc.store.dialect);
-  const runs = new RunStore(experiments);
-  const stores = { experiments, runs };
-
   app.post(
     '/api/v1/projects/:project/jobs',
     {
@@ -78,42 +70,19 @@ export async function jobRoutes(
     async (req, reply) => {
       const project = req.project!;
       const spec = parseJobSpec(req.body.spec);
-      await assertSubmittable(svc.store.db, project, spec, svc.config.dataDir);
-      const experiment = req.body.experiment ?? 'jobs';
+      await checkSubmission(svc, project, spec);
       const job = await audited(
         svc,
         req,
         async (tx) => {
-          const { runId } = await createRunInExperiment(tx, stores, {
-            projectId: project.id,
-            projectName: project.name,
-            experiment,
-            userId: req.identity!.username,
-            runName: spec.name ?? `job-${spec.command[0]?.split('/').pop() ?? 'run'}`,
-            now: svc.clock.now(),
-            tags: [
-              { key: 'falaj.source', value: 'job' },
-              ...(req.body.parentRunId ? [{ key: 'mlflow.parentRunId', value: req.body.parentRunId }] : []),
-            ],
-          });
-          const row = await jobs.insert(tx, {
-            projectId: project.id,
+          const row = await insertJob(svc, jobs, tx, {
+            project,
             spec,
             user: req.identity!.username,
-            runId,
+            ...(req.body.experiment ? { experiment: req.body.experiment } : {}),
+            ...(req.body.parentRunId ? { parentRunId: req.body.parentRunId } : {}),
           });
-          await runs.setTags(tx, runId, [{ key: 'falaj.job.id', value: row.id }]);
-          await recordSubmitLineage(tx, project.id, { id: row.id, runId }, spec, svc.clock.now());
-          return {
-            result: row,
-            audit: {
-              action: 'job.submit',
-              objectType: 'job',
-              objectId: row.id,
-              projectId: project.id,
-              details: { queue: spec.queue, resources: spec.resources, command: spec.command[0] },
-            },
-          };
+          return { result: row, audit: submitAudit(row, spec, project.id) };
         },
         201,
       );
