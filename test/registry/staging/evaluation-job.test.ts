@@ -257,6 +257,32 @@ describe.each(DIALECTS)('evaluation as a job on %s', (dialect) => {
     expect(noData.err).toContain('FALAJ_INVALID_ARGUMENT');
   }, 200_000);
 
+  it('a job that cannot evaluate posts its failure: the request fails with the reason, and takes no result after', async () => {
+    const submitted = await x.call('alice', 'POST', EVAL, { ...body, submit: true });
+    expect(submitted.statusCode, submitted.body).toBe(202);
+    const { id, jobId, runId } = submitted.json();
+    await x.call('alice', 'POST', `${P}/jobs/${jobId}/cancel`);
+    const own = await runToken(runId);
+    const failed = await x.t.request('POST', `${REQUESTS}/${id}/failure`, {
+      token: own,
+      body: { error: 'FALAJ_MODEL_INVALID: no model' },
+    });
+    expect(failed.statusCode, failed.body).toBe(204);
+    const shown = (await x.call('viewer', 'GET', `${REQUESTS}/${id}`)).json();
+    expect(shown).toMatchObject({
+      state: 'failed',
+      error: 'FALAJ_MODEL_INVALID: no model',
+      evaluationId: null,
+    });
+    const late = await x.t.request('POST', `${REQUESTS}/${id}/result`, {
+      token: own,
+      body: { result: { metrics: { auc: 1 }, rows: 400 }, runtime: 'falaj' },
+    });
+    expect(late.statusCode).toBe(409);
+    const other = await x.call('viewer', 'GET', `${P}/evaluation-requests/${'0'.repeat(32)}`);
+    expect(other.statusCode).toBe(404);
+  });
+
   it('checks the request before submitting: a missing column or a file is refused, no job', async () => {
     const jobsBefore = (await x.call('alice', 'GET', `${P}/jobs`)).json().jobs.length;
     const missing = await x.call('alice', 'POST', EVAL, {
