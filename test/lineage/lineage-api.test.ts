@@ -346,6 +346,9 @@ describe.each(DIALECTS)('lineage on %s', (dialect) => {
       experiments: 0,
       run_tags: 0,
     });
+    // A job's token records on its own run (what `falaj train --data NAME@N` does inside a job).
+    const own = await record({ dataset: 'adult', version: 1 }, jobToken, other);
+    expect(own.statusCode, own.body).toBe(200);
   });
 
   it('refuses unknown and malformed nodes with stable codes', async () => {

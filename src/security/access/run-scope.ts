@@ -24,6 +24,9 @@ const OWN_RUN_ROUTES = new Set([
   '/api/v1/projects/:project/evaluation-requests/:id/failure',
 ]);
 
+// Routes that name the run they change in the URL (`:runId`): a job records its own inputs.
+const RUN_PARAM_ROUTES = new Set(['/api/v1/projects/:project/runs/:runId/inputs']);
+
 function denied(why: string): FalajError {
   return new FalajError('FALAJ_FORBIDDEN', `a job's token may only change its own run: ${why}`);
 }
@@ -49,6 +52,11 @@ export async function checkRunScope(db: Executor, req: FastifyRequest): Promise<
   if (route.startsWith('/api/2.0/mlflow/runs/')) {
     if (await inScope(db, scope, body.run_id ?? body.run_uuid)) return;
     throw denied(`run '${String(body.run_id ?? body.run_uuid ?? '')}' is not it`);
+  }
+  if (RUN_PARAM_ROUTES.has(route)) {
+    const runId = (req.params as Record<string, unknown>).runId;
+    if (await inScope(db, scope, runId)) return;
+    throw denied(`run '${String(runId ?? '')}' is not it`);
   }
   if (RUN_ARTIFACT_ROUTES.has(route)) {
     const file = String((req.params as Record<string, unknown>)['*'] ?? '');
