@@ -92,3 +92,32 @@ export async function listArtifactPage(
   const page = rows.slice(0, limit);
   return { rows: page, next: rows.length > limit ? (page[page.length - 1]?.path ?? null) : null };
 }
+
+/**
+ * The rows of what `artifactPath` names: the row at that path itself (a single file) or every
+ * row under `artifactPath/` (a folder, such as a model directory), in path order.
+ */
+export async function filesAt(
+  db: Executor,
+  projectId: string,
+  artifactPath: string,
+): Promise<ArtifactsTable[]> {
+  const base = artifactPath.replace(/\/+$/, '');
+  const exact = await db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('path', '=', base)
+    .executeTakeFirst();
+  if (exact) return [exact];
+  const prefix = `${base}/`;
+  const rows = await db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('path', '>=', prefix)
+    .where('path', '<', `${base}0`)
+    .orderBy('path')
+    .execute();
+  return rows.filter((r) => r.path.startsWith(prefix));
+}

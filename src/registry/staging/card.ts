@@ -4,6 +4,7 @@
 // promotion with who requested, approved or overrode it. Only intended use and limitations are
 // written by hand (model_versions.card).
 import type { FastifyRequest } from 'fastify';
+import { piiColumns } from '../../data/version-facts.js';
 import { audited } from '../../http/audited.js';
 import type { ProjectAccess } from '../../http/identity.js';
 import type { Services } from '../../http/services.js';
@@ -14,7 +15,6 @@ import type { RegisteredModelRow } from '../model-store.js';
 import { type ModelVersionRow, setVersionCard, signatureOf, versionTags } from '../version-store.js';
 import { trainerInfo } from './evaluation-service.js';
 import { evaluationView, listEvaluations } from './evaluation-store.js';
-import { piiColumns } from './facts-store.js';
 import { trainingDataOf } from './gate-service.js';
 import { currentPolicy, gateRunsByIds, gateRunView, listGateRuns, policyView } from './gate-store.js';
 import { listPromotions, promotionView } from './promotion-store.js';

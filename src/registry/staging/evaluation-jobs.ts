@@ -13,8 +13,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyRequest } from 'fastify';
+import { filesAt } from '../../artifacts/artifact-rows.js';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import { dataVersionsByIds } from '../../data/version-facts.js';
 import { audited } from '../../http/audited.js';
 import type { ProjectAccess } from '../../http/identity.js';
 import type { Services } from '../../http/services.js';
@@ -34,7 +36,6 @@ import {
   storeEvaluation,
 } from './evaluation-service.js';
 import type { EvaluationView, StoredResult } from './evaluation-store.js';
-import { dataVersionsByIds, versionFiles } from './facts-store.js';
 
 /** bin/falaj.js of this installation, from dist/registry/staging/ or src/registry/staging/ alike. */
 const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/falaj.js');
@@ -193,7 +194,7 @@ export async function requestView(
   }
   let files: EvaluationRequestView['modelFiles'] = [];
   if (state === 'pending')
-    files = modelFiles(version, await versionFiles(db, projectId, version.artifact_path)).map((f) => ({
+    files = modelFiles(version, await filesAt(db, projectId, version.artifact_path)).map((f) => ({
       name: f.name,
       path: f.path,
       digest: f.digest,

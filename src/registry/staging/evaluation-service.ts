@@ -8,11 +8,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import { findArtifact } from '../../artifacts/artifact-rows.js';
+import { filesAt, findArtifact } from '../../artifacts/artifact-rows.js';
 import { blobToFile } from '../../artifacts/blob-file.js';
 import { FalajError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { findDataset, latestVersion } from '../../data/dataset-store.js';
+import { type DataVersionFacts, dataVersionByName } from '../../data/version-facts.js';
 import { audited } from '../../http/audited.js';
 import type { ProjectAccess } from '../../http/identity.js';
 import type { Services } from '../../http/services.js';
@@ -33,7 +34,6 @@ import {
   insertEvaluation,
   type StoredResult,
 } from './evaluation-store.js';
-import { type DataVersionFacts, dataVersionByName, versionFiles } from './facts-store.js';
 
 /** What a caller asks for (API body, CLI flags). */
 export interface EvaluateRequest {
@@ -154,7 +154,7 @@ export async function openVersionModel(
   dir: string,
   opts: { features?: readonly string[] } = {},
 ): Promise<EvalModel> {
-  const files = modelFiles(version, await versionFiles(svc.store.db, projectId, version.artifact_path));
+  const files = modelFiles(version, await filesAt(svc.store.db, projectId, version.artifact_path));
   for (const f of files) await blobToFile(svc, f.digest, path.join(dir, f.name));
   return openModelDir(
     dir,
@@ -383,7 +383,7 @@ export async function trainerInfo(
   projectId: string,
   version: ModelVersionRow,
 ): Promise<{ info: TrainerInfo; kind: string } | null> {
-  const files = await versionFiles(svc.store.db, projectId, version.artifact_path);
+  const files = await filesAt(svc.store.db, projectId, version.artifact_path);
   const manifest = files.find((f) => path.basename(f.path) === 'model.json');
   if (!manifest) return null;
   const chunks: Buffer[] = [];

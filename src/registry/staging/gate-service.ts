@@ -4,6 +4,13 @@
 // and their validation status, both input schemas — then gates/checks.ts judges them.
 import type { FastifyRequest } from 'fastify';
 import { newId } from '../../core/ids.js';
+import {
+  type DataVersionFacts,
+  dataVersionByName,
+  dataVersionsByDigests,
+  dataVersionsByIds,
+  versionIdsOfDataset,
+} from '../../data/version-facts.js';
 import { audited } from '../../http/audited.js';
 import type { ProjectAccess } from '../../http/identity.js';
 import type { Services } from '../../http/services.js';
@@ -15,13 +22,6 @@ import { getAlias } from '../alias-store.js';
 import { protectedAliasesOf, type RegisteredModelRow } from '../model-store.js';
 import { getVersionById, type ModelVersionRow, signatureOf } from '../version-store.js';
 import { evaluationOnDigest, evaluationView, latestDataEvaluation } from './evaluation-store.js';
-import {
-  type DataVersionFacts,
-  dataVersionByName,
-  dataVersionsByDigests,
-  dataVersionsByIds,
-  versionIdsOfDataset,
-} from './facts-store.js';
 import {
   currentPolicy,
   gateRunView,

@@ -1,7 +1,7 @@
-// What the staging step reads from other domains' tables: dataset versions (for evaluation
-// data, training data and the card), and a version's files in the artifact store.
-import type { Executor } from '../../store/executor.js';
-import type { ArtifactsTable } from '../../store/schema.js';
+// What other domains read of dataset versions (the registry's evaluation data, training data
+// and model cards): facts by id, digest or name, and the PII-tagged columns. Other domains go
+// through these, never through the data_* tables.
+import type { Executor } from '../store/executor.js';
 
 export interface DataVersionFacts {
   id: string;
@@ -138,47 +138,4 @@ export async function piiColumns(
   return rows
     .map((r) => ({ column: r.column_name, tags: JSON.parse(r.tags) as string[] }))
     .filter((r) => r.tags.includes('pii'));
-}
-
-/**
- * The artifact rows of a version's files: the row at `artifactPath` itself (a single uploaded
- * file) or every row under `artifactPath/` (a model directory).
- */
-export async function versionFiles(
-  db: Executor,
-  projectId: string,
-  artifactPath: string,
-): Promise<ArtifactsTable[]> {
-  const base = artifactPath.replace(/\/+$/, '');
-  const exact = await db
-    .selectFrom('artifacts')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('path', '=', base)
-    .executeTakeFirst();
-  if (exact) return [exact];
-  const prefix = `${base}/`;
-  const rows = await db
-    .selectFrom('artifacts')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('path', '>=', prefix)
-    .where('path', '<', `${base}0`)
-    .orderBy('path')
-    .execute();
-  return rows.filter((r) => r.path.startsWith(prefix));
-}
-
-/** The artifact row at a path of the project, if any (an uploaded evaluation file). */
-export async function artifactAt(
-  db: Executor,
-  projectId: string,
-  artifactPath: string,
-): Promise<ArtifactsTable | undefined> {
-  return db
-    .selectFrom('artifacts')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('path', '=', artifactPath)
-    .executeTakeFirst();
 }
