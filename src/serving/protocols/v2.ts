@@ -261,9 +261,44 @@ function fillColumn(
 ): void {
   const label =
     input.name === spec.name ? `input '${input.name}'` : `input '${input.name}' column '${spec.name}'`;
-  for (let r = 0, k = offset; r < rows; r++, k += stride) {
+  // The slow path: the full checks, and the error naming the row.
+  const slow = (r: number, v: unknown): void => {
     const at = () => `${label} row ${r}`;
-    putJson(spec, col, r, checkElement(input.datatype, flat[k], at), at);
+    putJson(spec, col, r, checkElement(input.datatype, v, at), at);
+  };
+  const datatype = input.datatype;
+  if (col instanceof Float64Array) {
+    if (datatype === 'BOOL') {
+      for (let r = 0, k = offset; r < rows; r++, k += stride) {
+        const v = flat[k];
+        if (typeof v === 'boolean') col[r] = v ? 1 : 0;
+        else slow(r, v);
+      }
+      return;
+    }
+    // The fast path for the common case: a finite number in range for both datatype and column.
+    const range = INT_RANGES[datatype];
+    const integral = range !== undefined || spec.type === 'int32' || spec.type === 'int64';
+    let lo = range ? range[0] : -(FP_MAX[datatype] as number);
+    let hi = range ? range[1] : (FP_MAX[datatype] as number);
+    if (spec.type === 'int32') {
+      lo = Math.max(lo, -2147483648);
+      hi = Math.min(hi, 2147483647);
+    } else if (spec.type === 'int64') {
+      lo = Math.max(lo, Number.MIN_SAFE_INTEGER);
+      hi = Math.min(hi, Number.MAX_SAFE_INTEGER);
+    }
+    for (let r = 0, k = offset; r < rows; r++, k += stride) {
+      const v = flat[k];
+      if (typeof v === 'number' && v >= lo && v <= hi && (!integral || Number.isInteger(v))) col[r] = v;
+      else slow(r, v);
+    }
+    return;
+  }
+  for (let r = 0, k = offset; r < rows; r++, k += stride) {
+    const v = flat[k];
+    if (typeof v === 'string') col[r] = v;
+    else slow(r, v);
   }
 }
 
