@@ -181,6 +181,22 @@ describe('V2 infer request', () => {
     expect(bad(req('FP32', [1e39]), one)).toMatch(/out of range for FP32/);
   });
 
+  it("checks integers against the column's own range too (int32), and NaN-free integer columns", () => {
+    const small: ModelSignature = { inputs: [{ name: 'n', type: 'int32' }], outputs: [] };
+    const req = (datatype: string, data: unknown[]) => ({
+      inputs: [{ name: 'n', shape: [data.length], datatype, data }],
+    });
+    expect(
+      Array.from(
+        parseV2InferRequest(req('INT64', [-5, 2147483647]), small).batch.columns.get('n') as Float64Array,
+      ),
+    ).toEqual([-5, 2147483647]);
+    expect(bad(req('INT64', [1, 2147483648]), small)).toMatch(
+      /row 1: 2147483648 is out of range for column 'n' \(int32\)/,
+    );
+    expect(bad(req('UINT64', [2 ** 53 + 2]), small)).toMatch(/out of range for UINT64/);
+  });
+
   describe('bad input: each a 400 with {"error": "..."}', () => {
     it('a missing input', () => {
       expect(bad({ inputs: mixedInputs().filter((i) => i.name !== 'city') })).toMatch(/missing input 'city'/);
