@@ -5,38 +5,10 @@ import { createReadStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { FalajApiError, type FalajClient } from '../../client/index.js';
+// The answers' shapes, as the server writes them (type-only: nothing of the registry loads).
+import type { ModelView, VersionView } from '../../registry/v1-views.js';
 import { printMessage, printResult } from '../output.js';
 import { action, remoteOptions } from '../remote.js';
-
-interface VersionView {
-  name: string;
-  version: number;
-  uri: string;
-  status: string;
-  stage: string;
-  source: string;
-  run_id: string | null;
-  artifact_path: string;
-  format: string;
-  signature: { inputs: { name: string; type: string }[]; outputs: { name: string; type: string }[] } | null;
-  description: string;
-  user_id: string;
-  created_at: number;
-  tags: Record<string, string>;
-  aliases: string[];
-}
-
-interface ModelView {
-  name: string;
-  description: string;
-  user_id: string;
-  created_at: number;
-  updated_at: number;
-  protected_aliases: string[];
-  tags: Record<string, string>;
-  aliases: Record<string, number>;
-  latest_version: number | null;
-}
 
 /** The project's models URL; the project must be named. */
 export function modelsUrl(client: FalajClient): string {

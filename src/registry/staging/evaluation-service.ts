@@ -164,6 +164,34 @@ export async function openVersionModel(
   );
 }
 
+/** Runs `fn` on the version's model, opened in a scratch folder that is removed afterwards. */
+async function withVersionModel<T>(
+  svc: Services,
+  projectId: string,
+  version: ModelVersionRow,
+  input: { features?: readonly string[] },
+  prefix: string,
+  fn: (model: EvalModel, dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await workDir(svc, prefix);
+  try {
+    const model = await openVersionModel(
+      svc,
+      projectId,
+      version,
+      dir,
+      input.features ? { features: input.features } : {},
+    );
+    try {
+      return await fn(model, dir);
+    } finally {
+      await model.release();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The files of a version's model folder, by their name in it (a model directory is flat; nested
  * files are not the model's). None is an error (FALAJ_MODEL_SOURCE_INVALID).
@@ -198,26 +226,12 @@ export async function computeEvaluation(
   source: EvalSource,
   input: EvaluateRequest & { target: string },
 ): Promise<{ result: EvaluationResult; runtime: string }> {
-  const dir = await workDir(svc, 'falaj-eval-');
-  try {
-    const model = await openVersionModel(
-      svc,
-      projectId,
-      version,
-      dir,
-      input.features ? { features: input.features } : {},
-    );
-    try {
-      // A dataset version's columns are known without reading it: refuse before downloading.
-      checkKnownColumns(model, source, input);
-      const file = await blobToFile(svc, source.digest, path.join(dir, `data${source.extension}`));
-      return await scoreFile(model, file, source, input);
-    } finally {
-      await model.release();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return withVersionModel(svc, projectId, version, input, 'falaj-eval-', async (model, dir) => {
+    // A dataset version's columns are known without reading it: refuse before downloading.
+    checkKnownColumns(model, source, input);
+    const file = await blobToFile(svc, source.digest, path.join(dir, `data${source.extension}`));
+    return scoreFile(model, file, source, input);
+  });
 }
 
 /**
@@ -232,23 +246,9 @@ export async function precheckEvaluation(
   source: EvalSource,
   input: EvaluateRequest & { target: string },
 ): Promise<void> {
-  const dir = await workDir(svc, 'falaj-eval-check-');
-  try {
-    const model = await openVersionModel(
-      svc,
-      projectId,
-      version,
-      dir,
-      input.features ? { features: input.features } : {},
-    );
-    try {
-      checkKnownColumns(model, source, input);
-    } finally {
-      await model.release();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withVersionModel(svc, projectId, version, input, 'falaj-eval-check-', async (model) =>
+    checkKnownColumns(model, source, input),
+  );
 }
 
 function checkNames(field: string, names: readonly string[] | undefined): void {

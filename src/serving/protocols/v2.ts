@@ -98,6 +98,9 @@ const FP_MAX: Partial<Record<V2Datatype, number>> = {
   FP64: Number.MAX_VALUE,
 };
 
+const INTEGER_DATATYPES: readonly V2Datatype[] = V2_DATATYPES.filter((d) => /^U?INT/.test(d));
+const NUMERIC_DATATYPES: readonly V2Datatype[] = V2_DATATYPES.filter((d) => d !== 'BOOL' && d !== 'BYTES');
+
 /** The V2 datatypes a model column of this type takes. */
 export function datatypesFor(type: ColumnType): readonly V2Datatype[] {
   switch (type) {
@@ -105,22 +108,10 @@ export function datatypesFor(type: ColumnType): readonly V2Datatype[] {
       return ['BOOL'];
     case 'int32':
     case 'int64':
-      return ['UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64'];
+      return INTEGER_DATATYPES;
     case 'float':
     case 'double':
-      return [
-        'UINT8',
-        'UINT16',
-        'UINT32',
-        'UINT64',
-        'INT8',
-        'INT16',
-        'INT32',
-        'INT64',
-        'FP16',
-        'FP32',
-        'FP64',
-      ];
+      return NUMERIC_DATATYPES;
     case 'string':
       return ['BYTES'];
   }
