@@ -176,6 +176,17 @@ export const ERROR_CODES = {
     description:
       'The promotion request was already decided (approved, rejected or cancelled), possibly by a concurrent call: nothing changed.',
   },
+  // Serving: loading a model version into a runtime and predicting with it
+  FALAJ_MODEL_CHECKSUM: {
+    status: 409,
+    description:
+      "A model version's downloaded files do not match their recorded SHA-256 digests (or a file the runtime needs is absent or has no digest): nothing was loaded. `details.file` names the file.",
+  },
+  FALAJ_INFERENCE_FAILED: {
+    status: 500,
+    description:
+      "The model runtime failed while predicting a well-formed request (not the caller's fault); the log holds the underlying error.",
+  },
   // Lineage
   FALAJ_LINEAGE_NODE_INVALID: {
     status: 400,
