@@ -47,6 +47,19 @@ function inputCell(entry: RequestLogEntry, name: string, row: number, hashKey: (
   return v;
 }
 
+const classIndexes = new WeakMap<readonly (string | number)[], Map<string, number>>();
+
+/** Where each class (by its text) sits in a prediction's `classes`, computed once per array. */
+function classIndex(classes: readonly (string | number)[]): Map<string, number> {
+  let m = classIndexes.get(classes);
+  if (!m) {
+    m = new Map();
+    for (const [i, c] of classes.entries()) if (!m.has(String(c))) m.set(String(c), i);
+    classIndexes.set(classes, m);
+  }
+  return m;
+}
+
 function policyOf(entry: RequestLogEntry, name: string): 'hash' | 'drop' | 'keep' {
   const p = entry.privacy;
   if (!p || p.policy === 'keep' || !p.columns.includes(name)) return 'keep';
@@ -124,8 +137,9 @@ export function layoutOf(
       kind: 'DOUBLE',
       cell: (e, r) => {
         if (e.prediction?.kind !== 'classifier') return null;
-        const i = e.prediction.classes.findIndex((c) => String(c) === key);
-        return i < 0 ? null : numberCell(e.prediction.probabilities[r]?.[i]);
+        const i = classIndex(e.prediction.classes).get(key);
+        if (i === undefined) return null;
+        return numberCell(e.prediction.probabilities[r]?.[i]);
       },
     });
   if (regressor)

@@ -8,7 +8,10 @@ import { hourOf } from './entry.js';
 import { FIXED_COLUMNS } from './layout.js';
 
 export interface RequestLogReader {
-  /** Runs SQL (server-side code only, never a caller's SQL) and returns rows as JS objects. */
+  /**
+   * Runs SQL and returns rows as JS objects (BIGINT as bigint). DuckDB here reads only its scratch
+   * folder (external access off, configuration locked), but it is meant for server-side code.
+   */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Closes DuckDB and removes the scratch folder. */
   close(): Promise<void>;
@@ -95,6 +98,10 @@ export async function openRequestLog(
       'CREATE VIEW labelled AS SELECT r.*, l.label FROM requests r LEFT JOIN labels l ' +
         'ON l.request_id = r.request_id AND l."row" = r."row"',
     );
+    // Queries see the scratch folder only: no other file, no URL, and no setting changes that.
+    await ws.conn.run(`SET allowed_directories = [${literal(ws.dir + path.sep)}]`);
+    await ws.conn.run('SET enable_external_access = false');
+    await ws.conn.run('SET lock_configuration = true');
   } catch (err) {
     await ws.close().catch(() => {});
     throw err;

@@ -126,6 +126,8 @@ describe.each(DIALECTS)('request log on %s', (dialect) => {
         out_label: 'VARCHAR',
         out_proba_yes: 'DOUBLE',
       });
+      // Only the scratch folder is readable from here.
+      await expect(log.query("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow(/disabled|Permission/);
       // A failure is never a success.
       const ok = await log.query<{ n: bigint }>('SELECT count(*) AS n FROM requests WHERE status < 400');
       expect(ok[0]!.n).toBe(3n);
@@ -214,6 +216,42 @@ describe.each(DIALECTS)('request log on %s', (dialect) => {
       expect(await none.query('SELECT * FROM labelled')).toEqual([]);
     } finally {
       await Promise.all([second.close(), first.close(), none.close()]);
+    }
+  });
+
+  it('widens a column numeric in one entry and text in another, and keeps names differing by case apart', async () => {
+    const { svc } = env;
+    const w = new RequestLogWriter(svc, quiet);
+    const a = classifierEntry('w-1', T0 + 1);
+    a.batch = {
+      rows: 1,
+      columns: new Map([
+        ['code', Float64Array.from([7])],
+        ['Age', Float64Array.from([1])],
+      ]),
+    };
+    a.prediction = { kind: 'classifier', labels: [1], classes: [0, 1], probabilities: [[0.3, 0.7]] };
+    const b = classifierEntry('w-2', T0 + 2);
+    b.batch = {
+      rows: 1,
+      columns: new Map<string, Float64Array | (string | null)[]>([
+        ['code', ['X9']],
+        ['age', Float64Array.from([2])],
+      ]),
+    };
+    b.prediction = { kind: 'classifier', labels: [0], classes: [0, 1], probabilities: [[0.6, 0.4]] };
+    w.append(a);
+    w.append(b);
+    await w.flush();
+    const log = await openRequestLog(svc, D1);
+    try {
+      const rows = await log.query('SELECT * EXCLUDE ("time") FROM requests ORDER BY request_id');
+      expect(rows.map((r) => [r.in_code, r.in_Age, r.in_age__2, r.out_label, r.out_proba_1])).toEqual([
+        ['7', 1, null, 1, 0.7],
+        ['X9', null, 2, 0, 0.4],
+      ]);
+    } finally {
+      await log.close();
     }
   });
 
