@@ -116,6 +116,24 @@ export const ERROR_CODES = {
     status: 404,
     description: 'The registered model has no such version (or no version matches the stage asked for).',
   },
+  FALAJ_DEPLOYMENT_INVALID: {
+    status: 400,
+    description:
+      'A deployment change is not acceptable: a missing or malformed model reference, a canary percentage outside (0, 100), an auto-rollback or request-log setting out of range, promoting a canary that does not exist.',
+  },
+  FALAJ_DEPLOYMENT_NOT_FOUND: {
+    status: 404,
+    description: 'No deployment of that name in the project (or no such revision of it).',
+  },
+  FALAJ_DEPLOYMENT_EXISTS: {
+    status: 409,
+    description: 'A deployment of that name already exists in the project.',
+  },
+  FALAJ_DEPLOYMENT_MODEL_UNSERVABLE: {
+    status: 400,
+    description:
+      'The model version a deployment names cannot be served: it is not READY, or its files are held outside Falaj (an external source), or it is neither a Falaj model nor ONNX.',
+  },
   FALAJ_MODEL_EXISTS: {
     status: 409,
     description:

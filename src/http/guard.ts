@@ -8,6 +8,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission this route needs; mandatory on every route. */
     permission?: Permission;
+    /**
+     * For an `invoke` route: whether a request without a token may pass (a public deployment).
+     * Synchronous and cheap: it runs before every anonymous request to the route.
+     */
+    anonymous?: (req: FastifyRequest) => boolean;
   }
   interface FastifyRequest {
     identity: Identity | null;
@@ -89,6 +94,7 @@ export function installGuard(app: FalajApp, policy: AccessPolicy, routes: Regist
     const permission = req.routeOptions.config.permission ?? 'public';
     const bearer = bearerOf(req);
     if (bearer) req.identity = await policy.identify(bearer);
+    else if (permission === 'invoke' && req.routeOptions.config.anonymous?.(req)) return;
     req.project = await policy.authorize(req.identity, permission, projectParam(req));
   });
   app.addHook('preHandler', async (req) => policy.afterParse(req));

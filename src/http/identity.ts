@@ -1,7 +1,7 @@
 // Who a request comes from, as the request kit sees it. The security module resolves it
 // (security/auth/identity.ts) and decides access (security/access/access.ts); routes and the
 // audited-write helper only read it, so its shape lives here, below every domain.
-import type { ProjectRole } from './roles.js';
+import type { ProjectRole, TokenRole } from './roles.js';
 
 /** Who is calling: a user through a login session, or an API token acting for its user. */
 export interface Identity {
@@ -12,7 +12,7 @@ export interface Identity {
   isOwner: boolean;
   sessionId?: string;
   /** runId: a job's token, which writes only to that run and runs nested under it. */
-  token?: { id: string; projectId: string; role: ProjectRole; runId?: string };
+  token?: { id: string; projectId: string; role: TokenRole; runId?: string; deployment?: string };
   /** The agent token, for kind 'agent'. */
   agentToken?: { id: string; name: string };
   /** MFA is required for everyone and this user has not enrolled: only MFA set-up is allowed. */

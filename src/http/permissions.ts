@@ -14,6 +14,10 @@ import type { ProjectRole } from './roles.js';
  * - owner: the platform owner (a user session only; tokens are always project-scoped).
  * - agent: the agent protocol (`falaj agent`): an agent token, or the owner's session. An agent
  *   token is refused everywhere else.
+ * - invoke: calling a deployment of the `:project` (src/serving/): any member of the project, or
+ *   an invoke token (a project token of role 'invoke', which can do nothing else, possibly bound
+ *   to one deployment). A route may also let anonymous callers through where the deployment is
+ *   public (`config.anonymous`).
  */
 export type Permission =
   | 'public'
@@ -23,10 +27,11 @@ export type Permission =
   | `project:${ProjectRole}`
   | `project-session:${ProjectRole}`
   | 'owner'
-  | 'agent';
+  | 'agent'
+  | 'invoke';
 
 export interface PermissionRule {
-  scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner' | 'agent';
+  scope: 'public' | 'identity' | 'session' | 'mfa-setup' | 'project' | 'owner' | 'agent' | 'invoke';
   role?: ProjectRole;
   sessionOnly?: boolean;
 }

@@ -4,6 +4,17 @@ import { FalajError } from '../core/errors.js';
 export const PROJECT_ROLES = ['viewer', 'editor', 'maintainer', 'admin'] as const;
 export type ProjectRole = (typeof PROJECT_ROLES)[number];
 
+/**
+ * The role of a token that may only call deployments (the `invoke` permission): not a project
+ * role, so no route that needs one admits it.
+ */
+export const INVOKE_ROLE = 'invoke';
+export type TokenRole = ProjectRole | typeof INVOKE_ROLE;
+
+export function isTokenRole(value: string): value is TokenRole {
+  return value === INVOKE_ROLE || isProjectRole(value);
+}
+
 export function isProjectRole(value: string): value is ProjectRole {
   return (PROJECT_ROLES as readonly string[]).includes(value);
 }

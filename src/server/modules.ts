@@ -9,6 +9,7 @@ import { lineageModule } from '../lineage/module.js';
 import { projectsModule } from '../projects/module.js';
 import { registryModule } from '../registry/module.js';
 import { securityModule } from '../security/module.js';
+import { servingModule } from '../serving/module.js';
 import { trackingModule } from '../tracking/module.js';
 import { trainingModule } from '../trainer/module.js';
 
@@ -22,4 +23,5 @@ export const MODULES: readonly FalajModule[] = [
   dataModule,
   registryModule,
   lineageModule,
+  servingModule,
 ];

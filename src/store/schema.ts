@@ -78,6 +78,8 @@ export interface ApiTokensTable {
   last_used_at: number | null;
   /** A job's token: it may write only to this run and runs nested under it (migration 0007). */
   run_id: Generated<string | null>;
+  /** An invoke token bound to one deployment of its project, by name (migration 0015). */
+  deployment: Generated<string | null>;
 }
 
 export interface SettingsTable {
@@ -300,6 +302,11 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   lineage_edges: LineageEdgesTable;
+  deployments: DeploymentsTable;
+  deployment_revisions: DeploymentRevisionsTable;
+  serving_replicas: ServingReplicasTable;
+  serving_log_files: ServingLogFilesTable;
+  serving_labels: ServingLabelsTable;
 }
 
 /** A project's dataset (src/data/); `suite` is its validation suite as JSON, if any. */
@@ -568,4 +575,74 @@ export interface LineageEdgesTable {
   /** JSON: what the edge carries (a digest, a row count, a path). */
   attrs: string;
   created_at: number;
+}
+
+/** A serving endpoint of a project (src/serving/); its configuration is in its revisions. */
+export interface DeploymentsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  /** The current revision number. */
+  revision: number;
+  /** 1: callable without a token. */
+  public: number;
+  /** 'loading' | 'ready' | 'degraded' | 'failed' */
+  state: string;
+  state_reason: string;
+  /** JSON: the versions serving now per variant. */
+  serving: string | null;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+export interface DeploymentRevisionsTable {
+  deployment_id: string;
+  revision: number;
+  /** JSON DeploymentSpec. */
+  spec: string;
+  /** 'create' | 'update' | 'rollback' | 'auto-rollback' | 'promote-canary' */
+  reason: string;
+  details: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** A `falaj serve` process's report for one deployment it serves. */
+export interface ServingReplicasTable {
+  replica_id: string;
+  deployment_id: string;
+  url: string;
+  ready: number;
+  revision: number;
+  reason: string;
+  started_at: number;
+  last_seen: number;
+}
+
+/** One Parquet file of a deployment's request log, for the hour `hour` starts. */
+export interface ServingLogFilesTable {
+  id: string;
+  project_id: string;
+  deployment_id: string;
+  hour: number;
+  digest: string;
+  path: string;
+  rows: number;
+  bytes: number;
+  first_at: number;
+  last_at: number;
+  created_at: number;
+}
+
+/** Ground truth for one row of a logged request, arriving after the prediction. */
+export interface ServingLabelsTable {
+  deployment_id: string;
+  request_id: string;
+  row: number;
+  /** JSON: a class label or a number. */
+  label: string;
+  received_at: number;
+  received_by: string;
 }

@@ -20,7 +20,7 @@ import { DIALECTS } from '../support/dialects.js';
 type Caller =
   | { name: string; kind: 'anonymous' }
   | { name: string; kind: 'session'; user: string; owner: boolean; role: ProjectRole | null }
-  | { name: string; kind: 'token'; user: string; role: ProjectRole }
+  | { name: string; kind: 'token'; user: string; role: ProjectRole | 'invoke' }
   | { name: string; kind: 'agent' };
 
 const CALLERS: Caller[] = [
@@ -33,6 +33,7 @@ const CALLERS: Caller[] = [
   { name: 'owner', kind: 'session', user: 'admin', owner: true, role: null },
   { name: 'viewer-token', kind: 'token', user: 'm-admin', role: 'viewer' },
   { name: 'admin-token', kind: 'token', user: 'm-admin', role: 'admin' },
+  { name: 'invoke-token', kind: 'token', user: 'm-admin', role: 'invoke' },
   { name: 'agent-token', kind: 'agent' },
 ];
 
@@ -43,7 +44,11 @@ function allowed(caller: Caller, permission: Permission): boolean {
   if (caller.kind === 'anonymous') return false;
   // An agent token speaks the agent protocol and nothing else.
   if (caller.kind === 'agent') return rule.scope === 'agent';
+  // An invoke token calls deployments and nothing else; every member may call them.
+  if (caller.kind === 'token' && caller.role === 'invoke') return rule.scope === 'invoke';
   switch (rule.scope) {
+    case 'invoke':
+      return caller.kind === 'token' || caller.owner || caller.role !== null;
     case 'agent':
       return caller.kind === 'session' && caller.owner;
     case 'identity':
@@ -56,7 +61,7 @@ function allowed(caller: Caller, permission: Permission): boolean {
     case 'project': {
       if (rule.sessionOnly && caller.kind !== 'session') return false;
       const role = caller.kind === 'session' ? (caller.owner ? 'admin' : caller.role) : caller.role;
-      return role !== null && roleAtLeast(role, rule.role!);
+      return role !== null && role !== 'invoke' && roleAtLeast(role, rule.role!);
     }
   }
 }

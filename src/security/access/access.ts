@@ -1,7 +1,7 @@
 import { FalajError } from '../../core/errors.js';
 import type { Identity, ProjectAccess } from '../../http/identity.js';
 import { type Permission, parsePermission } from '../../http/permissions.js';
-import { isProjectRole, minRole, type ProjectRole, roleAtLeast } from '../../http/roles.js';
+import { INVOKE_ROLE, isProjectRole, minRole, type ProjectRole, roleAtLeast } from '../../http/roles.js';
 import type { Executor } from '../../store/executor.js';
 
 const denied = (why: string) => new FalajError('FALAJ_FORBIDDEN', why);
@@ -33,6 +33,9 @@ export async function authorize(
   // An agent token runs jobs it is handed and nothing else: no reads, no project access.
   if (identity.kind === 'agent' && rule.scope !== 'agent')
     throw denied('an agent token is only for the agent protocol (falaj agent)');
+  // An invoke token calls deployments and nothing else.
+  if (identity.token?.role === INVOKE_ROLE && rule.scope !== 'invoke')
+    throw denied('an invoke token only calls deployments (/serving/...)');
   switch (rule.scope) {
     case 'agent':
       if (identity.kind === 'agent' || (identity.kind === 'session' && identity.isOwner)) return null;
@@ -51,6 +54,9 @@ export async function authorize(
       if (rule.sessionOnly && identity.kind !== 'session')
         throw denied('this route needs a user session, not an API token');
       return authorizeProject(db, identity, rule.role ?? 'admin', projectName);
+    case 'invoke':
+      // Any member may call the project's deployments; so may its invoke tokens.
+      return authorizeProject(db, identity, 'viewer', projectName);
   }
 }
 
@@ -98,7 +104,9 @@ async function authorizeProject(
   if (identity.kind === 'token' && identity.token) {
     if (identity.token.projectId !== row.id) throw noAccess();
     // A token never carries more than its owner holds today: demoting a user demotes their tokens.
-    role = role ? minRole(role, identity.token.role) : null;
+    // An invoke token acts as a viewer on the one route kind that admits it (authorize above).
+    const carried = identity.token.role === INVOKE_ROLE ? 'viewer' : identity.token.role;
+    role = role ? minRole(role, carried) : null;
   }
   if (!role) throw noAccess();
   if (!roleAtLeast(role, needed))

@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { FalajError } from '../../core/errors.js';
 import { audited } from '../../http/audited.js';
-import { PROJECT_ROLES, parseRole, roleAtLeast } from '../../http/roles.js';
+import { INVOKE_ROLE, PROJECT_ROLES, parseRole, roleAtLeast, type TokenRole } from '../../http/roles.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { iso, Nullable } from '../../http/wire.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
@@ -19,13 +19,15 @@ export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
 const DAY_MS = 86_400_000;
 
-const RoleSchema = Type.Union(PROJECT_ROLES.map((r) => Type.Literal(r)));
+const RoleSchema = Type.Union([...PROJECT_ROLES, INVOKE_ROLE].map((r) => Type.Literal(r)));
 
 export const TokenSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   project: Type.String(),
   role: Type.String(),
+  /** An invoke token's one deployment; null: every deployment of the project (or not an invoke token). */
+  deployment: Nullable(Type.String()),
   owner: Type.String(),
   createdAt: Type.String(),
   expiresAt: Nullable(Type.String()),
@@ -46,6 +48,7 @@ function toTokenView(row: TokenRow, now: number) {
     name: row.name,
     project: row.project,
     role: row.role,
+    deployment: row.deployment,
     owner: row.owner,
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: iso(row.expires_at),
@@ -76,6 +79,8 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
             name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
             role: RoleSchema,
             expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_DAYS })),
+            /** With role 'invoke': the one deployment the token may call. */
+            deployment: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })),
           },
           { additionalProperties: false },
         ),
@@ -93,8 +98,17 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
     },
     async (req, reply) => {
       const project = req.project!;
-      const role = parseRole(req.body.role);
-      if (!roleAtLeast(project.role, role)) {
+      // An invoke token calls deployments only: any member may mint one (a viewer may invoke).
+      const role: TokenRole = req.body.role === INVOKE_ROLE ? INVOKE_ROLE : parseRole(req.body.role);
+      if (req.body.deployment !== undefined && role !== INVOKE_ROLE)
+        throw new FalajError(
+          'FALAJ_INVALID_ARGUMENT',
+          "only an invoke token (role 'invoke') is bound to a deployment",
+          {
+            field: 'deployment',
+          },
+        );
+      if (role !== INVOKE_ROLE && !roleAtLeast(project.role, role)) {
         throw new FalajError(
           'FALAJ_ROLE_EXCEEDS_GRANTOR',
           `a token cannot carry role '${role}': your role on '${project.name}' is '${project.role}'`,
@@ -116,6 +130,7 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
             role,
             now,
             expiresAt,
+            deployment: req.body.deployment,
           });
           return {
             result: { id, name: req.body.name, project: project.name, role, expiresAt: iso(expiresAt)! },
@@ -124,7 +139,12 @@ export async function tokenRoutes(app: FalajApp, svc: Services): Promise<void> {
               objectType: 'api_token',
               objectId: id,
               projectId: project.id,
-              details: { name: req.body.name, role, expiresAt: iso(expiresAt) },
+              details: {
+                name: req.body.name,
+                role,
+                expiresAt: iso(expiresAt),
+                deployment: req.body.deployment ?? null,
+              },
             },
           };
         },

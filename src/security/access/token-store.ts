@@ -11,7 +11,7 @@ function tokenQuery(db: Executor) {
     .innerJoin('projects as p', 'p.id', 't.project_id')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .select(['t.id', 't.name', 't.role', 't.user_id', 't.created_at', 't.expires_at', 't.revoked_at'])
-    .select(['t.last_used_at', 'p.name as project', 'u.username as owner'])
+    .select(['t.last_used_at', 't.deployment', 'p.name as project', 'u.username as owner'])
     .orderBy('t.created_at', 'desc')
     .orderBy('t.id');
 }
@@ -29,6 +29,8 @@ export async function createToken(
     role: string;
     now: number;
     expiresAt: number;
+    /** An invoke token's one deployment. */
+    deployment?: string | undefined;
   },
 ): Promise<string> {
   const id = newId();
@@ -45,6 +47,7 @@ export async function createToken(
       expires_at: t.expiresAt,
       revoked_at: null,
       last_used_at: null,
+      deployment: t.deployment ?? null,
     })
     .execute();
   return id;

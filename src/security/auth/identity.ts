@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { FalajError } from '../../core/errors.js';
 import type { Identity } from '../../http/identity.js';
-import { isProjectRole } from '../../http/roles.js';
+import { isTokenRole } from '../../http/roles.js';
 import type { Executor } from '../../store/executor.js';
 import { AGENT_TOKEN_PREFIX, API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, sha256Hex } from '../secrets/secrets.js';
 
@@ -63,6 +63,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
         't.revoked_at',
         't.last_used_at',
         't.run_id',
+        't.deployment',
       ])
       .select(['u.id as user_id', 'u.username', 'u.is_owner', 'u.disabled'])
       .where('t.token_hash', '=', sha256Hex(bearer))
@@ -74,7 +75,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
     }
     if (row.disabled)
       throw new FalajError('FALAJ_ACCOUNT_DISABLED', 'the account that owns this token is disabled');
-    if (!isProjectRole(row.role))
+    if (!isTokenRole(row.role))
       throw new FalajError('FALAJ_UNAUTHENTICATED', 'API token has an unknown role');
     if (row.last_used_at === null || now - row.last_used_at > LAST_USED_GRANULARITY_MS) {
       await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
@@ -89,6 +90,7 @@ export async function resolveBearer(db: Executor, clock: Clock, bearer: string):
         projectId: row.project_id,
         role: row.role,
         ...(row.run_id ? { runId: row.run_id } : {}),
+        ...(row.deployment ? { deployment: row.deployment } : {}),
       },
       mfaPending: false,
     };

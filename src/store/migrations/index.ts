@@ -14,6 +14,7 @@ import * as m0011 from './0011-agent-tokens-and-logs.js';
 import * as m0012 from './0012-login-attempts-by-source.js';
 import * as m0013 from './0013-model-registry.js';
 import * as m0014 from './0014-evaluation-requests.js';
+import * as m0015 from './0015-serving.js';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: StoreDialect): Promise<void>;
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0012-login-attempts-by-source': m0012,
   '0013-model-registry': m0013,
   '0014-evaluation-requests': m0014,
+  '0015-serving': m0015,
 };
 
 /** The migrations in the order they apply. */
