@@ -28,7 +28,6 @@ export const servingModule: FalajModule<ServingRuntime> = {
       cacheDir: path.join(svc.config.dataDir, 'tmp', 'serving'),
       now: () => svc.clock.now(),
       log: (level, msg, facts) => {
-        if (process.env.SERVING_DEBUG) console.error(level, msg, facts);
         logger[level](facts ?? {}, msg);
       },
     });

@@ -6,7 +6,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
 import type { DeploymentHost } from '../host/deployment-host.js';
-import { parseLabelFile, recordLabels } from '../request-log/index.js';
+import { openRequestLog, parseLabelFile, recordLabels } from '../request-log/index.js';
 import {
   createDeployment,
   DEPLOYMENT_NAME_PATTERN,
@@ -273,6 +273,44 @@ export async function deploymentRoutes(
     },
   );
 
+  app.get(
+    `${DEPLOYMENTS}/:deployment/requests`,
+    {
+      config: { permission: 'project:viewer' },
+      schema: {
+        tags: TAGS,
+        summary:
+          "The request log's newest rows (written in batches: a request shows up a few seconds after it was answered), with labels where they arrived; `from`/`to` in epoch ms",
+        params: DeploymentParams,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+            from: Type.Optional(Type.Integer({ minimum: 0 })),
+            to: Type.Optional(Type.Integer({ minimum: 0 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Json },
+      },
+    },
+    async (req) => {
+      const row = await getDeployment(db(), req.project!, req.params.deployment);
+      const { limit = 100, from, to } = req.query;
+      const log = await openRequestLog(svc, row.id, {
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+      });
+      try {
+        const rows = await log.query(
+          `SELECT * FROM labelled ORDER BY "time" DESC, request_id, "row" LIMIT ${Number(limit)}`,
+        );
+        return { requests: rows.map(plainRow) };
+      } finally {
+        await log.close();
+      }
+    },
+  );
+
   const LabelItem = Type.Object(
     {
       request_id: Type.String(),
@@ -338,4 +376,17 @@ export async function deploymentRoutes(
       },
     );
   });
+}
+
+/** A DuckDB row as JSON: BIGINT as a number, TIMESTAMP as ISO 8601. */
+function plainRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v === 'bigint') out[k] = Number(v);
+    else if (v instanceof Date) out[k] = v.toISOString();
+    else if (v !== null && typeof v === 'object' && 'micros' in v)
+      out[k] = new Date(Number((v as { micros: bigint }).micros / 1000n)).toISOString();
+    else out[k] = v;
+  }
+  return out;
 }
