@@ -5,6 +5,7 @@ import { registerAgentsCommands } from './commands/agents.js';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerDeploymentCommands } from './commands/deployments.js';
 import { registerExperimentCommands } from './commands/experiments.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -16,6 +17,7 @@ import { registerModelStagingCommands } from './commands/models-staging.js';
 import { registerProjectCommands } from './commands/projects.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerSecretCommands } from './commands/secrets.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerTrainCommands } from './commands/train.js';
@@ -40,11 +42,13 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerTrainCommands(program);
   registerModelStagingCommands(registerModelCommands(program));
+  registerDeploymentCommands(program);
   registerLineageCommands(program);
   registerJobCommands(program);
   registerSecretCommands(program);
   registerAgentCommand(program);
   registerAgentsCommands(program);
+  registerServeCommand(program);
   return program;
 }
 

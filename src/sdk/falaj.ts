@@ -1,4 +1,5 @@
 import { type BinaryResponse, FalajApiError, FalajClient, resolveConnection } from '../client/index.js';
+import { Deployments } from './deployments.js';
 import { Models } from './models.js';
 import { Run, type RunHost } from './run.js';
 import type {
@@ -112,6 +113,11 @@ export class Falaj {
    * evaluation with fairness, gates, promotion requests and their approval, model cards.
    */
   readonly models: Models;
+  /**
+   * The project's deployments: create, canary, shadow, promote, roll back, delete, public,
+   * labels and the request log; `invokeV2` / `invokeMlflow` call the serving endpoints.
+   */
+  readonly deployments: Deployments;
   private readonly transport: FalajClient;
   private readonly flushIntervalMs: number;
   private readonly onError: (err: unknown) => void;
@@ -137,6 +143,7 @@ export class Falaj {
       opts.onError ??
       ((err) => process.stderr.write(`falaj: logging to the server failed: ${String(err)}\n`));
     this.models = new Models({ transport: this.transport, projectName: () => this.projectName() });
+    this.deployments = new Deployments({ transport: this.transport, projectName: () => this.projectName() });
   }
 
   private host(): RunHost {

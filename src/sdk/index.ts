@@ -1,4 +1,24 @@
 export { FalajApiError, type RetryPolicy } from '../client/index.js';
+export {
+  type CreateDeploymentOptions,
+  type Deployment,
+  type DeploymentAutoRollback,
+  type DeploymentCanary,
+  type DeploymentChange,
+  type DeploymentLabel,
+  type DeploymentLogPolicy,
+  type DeploymentPlacement,
+  type DeploymentReplica,
+  type DeploymentRevision,
+  type DeploymentSpec,
+  Deployments,
+  type InvokeOptions,
+  type InvokeResult,
+  type RequestLogQuery,
+  type RequestLogRow,
+  type UpdateDeploymentOptions,
+  type V2InferResponse,
+} from './deployments.js';
 export { Falaj, type FalajOptions, type StartRunOptions } from './falaj.js';
 export { BATCH_LIMITS } from './log-buffer.js';
 export {

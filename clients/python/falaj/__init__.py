@@ -10,11 +10,13 @@ For a script Falaj starts as a job: ``falaj.params()``, ``falaj.log_metric(s)()`
 
 The model registry is on the client: ``register_model()``, ``get_model_version()``,
 ``evaluate_model()``, ``request_promotion()``, ``approve_promotion()``, ``reject_promotion()``,
-``model_card()`` (see ``falaj.models``).
+``model_card()`` (see ``falaj.models``). Deployments are ``client.deployments``: ``create()``,
+``update()``, ``rollback()``, ``predict()``, ... (see ``falaj.deployments``).
 """
 
 from ._wire import decode_metric_value, encode_metric_value
 from .client import Falaj
+from .deployments import Deployments
 from .errors import FalajApiError
 from .models import ModelRegistry
 from .run import Run, run_artifact_prefix
@@ -33,6 +35,7 @@ from .training import (
 )
 
 __all__ = [
+    "Deployments",
     "Falaj",
     "FalajApiError",
     "JobContext",

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ._http import IDEMPOTENT, UNSENT, Transport
 from ._wire import decode_run
+from .deployments import Deployments
 from .errors import FalajApiError
 from .models import ModelRegistry
 from .run import MLFLOW, Run
@@ -60,7 +61,8 @@ class Falaj(ModelRegistry):
 
     Runs and experiments are here; the model registry (``register_model``,
     ``get_model_version``, ``evaluate_model``, ``request_promotion``, ``approve_promotion``,
-    ``reject_promotion``, ``model_card``, ...) comes from ``falaj.models.ModelRegistry``.
+    ``reject_promotion``, ``model_card``, ...) comes from ``falaj.models.ModelRegistry``;
+    deployments are ``client.deployments`` (``falaj.deployments.Deployments``).
     """
 
     def __init__(
@@ -85,6 +87,8 @@ class Falaj(ModelRegistry):
         self._transport = Transport(self.url, token, self.project, timeout=timeout, retries=retries)
         self._project_name: Optional[str] = None
         self._project_lock = threading.Lock()
+        # The project's deployments (create, canary, promote, rollback, predict): falaj.deployments.
+        self.deployments = Deployments(self._transport, self.project_name)
 
     def __repr__(self) -> str:
         return f"<falaj.Falaj {self.url} project={self.project or '(token)'}>"

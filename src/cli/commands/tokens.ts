@@ -8,6 +8,8 @@ type TokenRow = {
   name: string;
   project: string;
   role: string;
+  /** An invoke token's one deployment (null: any of the project's). */
+  deployment?: string | null;
   owner: string;
   createdAt: string;
   expiresAt: string | null;
@@ -15,7 +17,17 @@ type TokenRow = {
   revokedAt: string | null;
   status: string;
 };
-const COLUMNS = ['id', 'name', 'project', 'role', 'owner', 'status', 'expiresAt', 'lastUsedAt'] as const;
+const COLUMNS = [
+  'id',
+  'name',
+  'project',
+  'role',
+  'deployment',
+  'owner',
+  'status',
+  'expiresAt',
+  'lastUsedAt',
+] as const;
 
 const tokensPath = (project: string) => `/api/v1/projects/${encodeURIComponent(project)}/tokens`;
 
@@ -29,11 +41,23 @@ export function registerTokenCommands(program: Command): void {
       .command('create <project>')
       .description('Create an API token (printed once: store it now)')
       .requiredOption('--name <name>', 'what the token is for (e.g. "ci-training")')
-      .requiredOption('--role <role>', 'viewer, editor, maintainer or admin (at most your own role)')
+      .requiredOption(
+        '--role <role>',
+        'viewer, editor, maintainer or admin (at most your own role), or invoke (calls deployments only)',
+      )
+      .option('--deployment <name>', 'with --role invoke: the one deployment the token may call')
       .option('--expires-in-days <days>', 'lifetime in days (default 90, at most 365)'),
   ).action(
     action(async (client, opts, project: string) => {
       const body: Record<string, unknown> = { name: String(opts.name), role: String(opts.role) };
+      if (opts.deployment !== undefined) {
+        if (body.role !== 'invoke')
+          throw new FalajError(
+            'FALAJ_INVALID_ARGUMENT',
+            '--deployment binds an invoke token to one deployment: use it with --role invoke',
+          );
+        body.deployment = String(opts.deployment);
+      }
       if (opts.expiresInDays !== undefined) {
         const days = Number(opts.expiresInDays);
         if (!Number.isInteger(days))
@@ -53,8 +77,12 @@ export function registerTokenCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${res.token}\n`);
+      const scope =
+        res.role === 'invoke'
+          ? `invoke on ${opts.deployment ? `deployment ${String(opts.deployment)} of ` : 'the deployments of '}${res.project}`
+          : `${res.role} on ${res.project}`;
       process.stderr.write(
-        `token ${res.id} '${res.name}' (${res.role} on ${res.project}, expires ${res.expiresAt}): ` +
+        `token ${res.id} '${res.name}' (${scope}, expires ${res.expiresAt}): ` +
           'shown once, the server keeps only its hash\n',
       );
     }),
