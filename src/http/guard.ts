@@ -58,7 +58,7 @@ function projectParam(req: FastifyRequest): string | undefined {
  */
 export interface AccessPolicy {
   /** Who presents this bearer token; throws FALAJ_UNAUTHENTICATED when nobody does. */
-  identify(bearer: string): Promise<Identity>;
+  identify(bearer: string, permission: Permission): Promise<Identity>;
   /** May `identity` use a route that declares `permission`? Throws 401/403; returns the project. */
   authorize(
     identity: Identity | null,
@@ -93,7 +93,7 @@ export function installGuard(app: FalajApp, policy: AccessPolicy, routes: Regist
   app.addHook('onRequest', async (req) => {
     const permission = req.routeOptions.config.permission ?? 'public';
     const bearer = bearerOf(req);
-    if (bearer) req.identity = await policy.identify(bearer);
+    if (bearer) req.identity = await policy.identify(bearer, permission);
     else if (permission === 'invoke' && req.routeOptions.config.anonymous?.(req)) return;
     req.project = await policy.authorize(req.identity, permission, projectParam(req));
   });

@@ -2,7 +2,6 @@
 // canary split, else the model), parse the body against that model's inputs, predict, encode;
 // then, off the answer's path, record it (metrics, the canary's window, the request log) and
 // feed the shadow. A failure becomes the protocol's own error and is logged as one.
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { FalajError } from '../core/errors.js';
 import type { DeploymentHost, LiveDeployment, LiveVariant } from './host/deployment-host.js';
@@ -33,7 +32,7 @@ export interface ProtocolCodec<P> {
 }
 
 export interface InferenceRequest {
-  /** The caller's X-Request-Id (checked), else a new one. */
+  /** The server's id of the request (the caller's X-Request-Id when valid), echoed in the answer's header. */
   requestId: string;
   routingKey: string | undefined;
   /** A version named in the URL (V2's /versions/<v>). */
@@ -44,12 +43,6 @@ export interface InferenceAnswer {
   status: number;
   body: unknown;
   contentType: string;
-}
-
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
-export function requestIdOf(header: unknown): string {
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 function notFound(protocol: Protocol, message: string): InferenceProtocolError {

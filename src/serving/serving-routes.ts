@@ -11,7 +11,7 @@ import type { FalajApp } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { DEPLOYMENT_NAME_PATTERN } from './deployments/deployment-service.js';
 import type { LiveDeployment } from './host/deployment-host.js';
-import { type InferenceDeps, infer, requestIdOf } from './inference.js';
+import { type InferenceDeps, infer } from './inference.js';
 import {
   encodeMlflowPredictions,
   encodeV2InferResponse,
@@ -128,6 +128,12 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
   await app.register(async (untyped) => {
     const scope = untyped.withTypeProvider<TypeBoxTypeProvider>();
     scope.setErrorHandler((err, req, reply) => sendProtocolError(err, req, reply));
+    // Predictions are recorded in the request log, not the audit chain: an audit event per
+    // prediction would serialise inference on the chain's lock. Refusals (401/403, before this
+    // hook) are still audited by the fallback, as everywhere.
+    scope.addHook('preHandler', async (req) => {
+      req.audited = true;
+    });
     scope.addContentTypeParser(
       'text/csv',
       { parseAs: 'string', bodyLimit: SERVING_BODY_LIMIT },
@@ -231,7 +237,8 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
       const p = paramsOf(req);
       checkModelName(d, p.model ?? '');
       if (await proxied(req, reply, d)) return reply;
-      const requestId = requestIdOf(req.headers['x-request-id']);
+      // The server's request id: the caller's X-Request-Id when it is a valid one, else new.
+      const requestId = String(req.id);
       const answer = await infer(
         deps,
         d,
@@ -292,7 +299,8 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
       async (req, reply) => {
         const d = live(req);
         if (await proxied(req, reply, d)) return reply;
-        const requestId = requestIdOf(req.headers['x-request-id']);
+        // The server's request id: the caller's X-Request-Id when it is a valid one, else new.
+        const requestId = String(req.id);
         const answer = await infer(
           deps,
           d,
