@@ -84,6 +84,28 @@ describe.each(DIALECTS)('deployments on %s', (dialect) => {
     const ragged = await x.mlflow('credit', 'x1,x2,group,region\n1,2,A\n', { contentType: 'text/csv' });
     expect(ragged.statusCode).toBe(400);
     expect(ragged.json()).toMatchObject({ error_code: 'BAD_REQUEST' });
+    // Over the row limit: refused from the declared shape, before any data is read.
+    const n = 100_001;
+    const tooMany = await x.t.app.inject({
+      method: 'POST',
+      url: '/serving/alpha/credit/v2/models/credit/infer',
+      headers: { authorization: `Bearer ${x.as.bob}`, 'content-type': 'application/json' },
+      payload: {
+        inputs: ['x1', 'x2']
+          .map((name) => ({ name, shape: [n], datatype: 'FP64', data: [] }))
+          .concat(['group', 'region'].map((name) => ({ name, shape: [n], datatype: 'BYTES', data: [] }))),
+      },
+    });
+    expect(tooMany.statusCode).toBe(413);
+    expect(tooMany.json()).toHaveProperty('error');
+    const notJson = await x.t.app.inject({
+      method: 'POST',
+      url: '/serving/alpha/credit/invocations',
+      headers: { authorization: `Bearer ${x.as.bob}`, 'content-type': 'application/json' },
+      payload: '{"inputs": [1, 2',
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json()).toMatchObject({ error_code: 'BAD_REQUEST' });
     const anonymous = await x.v2('credit', [ROW], { token: null });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.json()).toHaveProperty('error');
