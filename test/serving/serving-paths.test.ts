@@ -68,7 +68,7 @@ describe.each(DIALECTS)('serving paths on %s', (dialect) => {
     const proba = body.outputs.find((o) => o.name === 'predict_proba')!;
     expect(proba.shape).toEqual([3, 2]);
     const p = Array.from(want.probabilities!.data as Float32Array);
-    proba.data.forEach((value, i) => expect(value).toBeCloseTo(p[i] as number, 6));
+    for (const [i, value] of proba.data.entries()) expect(value).toBeCloseTo(p[i] as number, 6);
     const labels = Array.from(want.label!.data as BigInt64Array, Number);
     expect(body.outputs.find((o) => o.name === 'predict')!.data).toEqual(labels);
 
@@ -79,9 +79,8 @@ describe.each(DIALECTS)('serving paths on %s', (dialect) => {
       dataframe_split: { data: ROWS3 },
       params: { predict_method: 'predict_proba' },
     });
-    (probaMl.json() as { predictions: number[][] }).predictions
-      .flat()
-      .forEach((value, i) => expect(value).toBeCloseTo(p[i] as number, 6));
+    for (const [i, value] of (probaMl.json() as { predictions: number[][] }).predictions.flat().entries())
+      expect(value).toBeCloseTo(p[i] as number, 6);
   });
 
   it('serves a foreign TreeEnsembleRegressor with one input per column', async () => {
@@ -107,7 +106,7 @@ describe.each(DIALECTS)('serving paths on %s', (dialect) => {
     });
     expect(res.statusCode, res.body).toBe(200);
     const out = (res.json() as { outputs: { data: number[] }[] }).outputs[0]!.data;
-    out.forEach((value, i) => expect(value).toBeCloseTo(want[i] as number, 5));
+    for (const [i, value] of out.entries()) expect(value).toBeCloseTo(want[i] as number, 5);
   });
 
   it('admits anonymous callers only on a deployment a project admin made public', async () => {
