@@ -7,6 +7,8 @@ import type { FalajApp } from '../http/services.js';
 import { deploymentRoutes } from './deployments/deployment-routes.js';
 import { DeploymentHost } from './host/deployment-host.js';
 import { StoreCatalog } from './host/store-catalog.js';
+import { ReplicaRouter } from './replicas/replica-proxy.js';
+import { replicaRoutes } from './replicas/replica-routes.js';
 import { holdRequestLogBlobs, RequestLogWriter } from './request-log/index.js';
 import { servingMetrics } from './serving-metrics.js';
 import { servingRoutes } from './serving-routes.js';
@@ -38,8 +40,17 @@ export const servingModule: FalajModule<ServingRuntime> = {
     const metrics = servingMetrics(ctx.metrics, () =>
       host.all().map((d) => ({ project: d.project, deployment: d.name, ready: 1 })),
     );
-    await servingRoutes(app, { deps: { host, log: requestLog, metrics, now: () => svc.clock.now() } });
+    const replicas = new ReplicaRouter({
+      db: () => svc.store.db,
+      now: () => svc.clock.now(),
+      log: (level, msg, facts) => logger[level](facts ?? {}, msg),
+    });
+    await servingRoutes(app, {
+      deps: { host, log: requestLog, metrics, now: () => svc.clock.now() },
+      proxy: replicas.proxy,
+    });
     await deploymentRoutes(app, svc, host);
+    await replicaRoutes(app, svc, host, requestLog);
     let judge: NodeJS.Timeout | undefined;
     return {
       host,
@@ -48,10 +59,12 @@ export const servingModule: FalajModule<ServingRuntime> = {
         await host.reconcile();
         host.start();
         requestLog.start();
+        replicas.start();
         judge = setInterval(() => void host.judgeCanaries(), JUDGE_MS).unref();
       },
       async stop() {
         if (judge) clearInterval(judge);
+        replicas.stop();
         await host.stop();
         await requestLog.stop();
       },
