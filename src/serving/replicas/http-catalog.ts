@@ -39,8 +39,9 @@ export class HttpCatalog implements DeploymentCatalog {
         });
       } catch (err) {
         // A deployment deleted (or this token refused) is no longer served; a server that does
-        // not answer leaves everything as it is (the host keeps serving what it loaded).
-        if (err instanceof FalajApiError && err.status >= 400 && err.status < 500) {
+        // not answer (or answers anything else) leaves everything as it is (the host keeps
+        // serving what it loaded).
+        if (err instanceof FalajApiError && [401, 403, 404].includes(err.status)) {
           this.missing.set(name, err.message);
           continue;
         }

@@ -109,11 +109,17 @@ export class LogShipper {
   /** Ships everything buffered now; one flush at a time. Rejects on the first failed post. */
   flush(): Promise<void> {
     const prev = this.running ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => this.flushOnce());
-    this.running = run.finally(() => {
-      if (this.running === guarded) this.running = undefined;
-    });
-    const guarded = this.running;
+    const run = prev.then(() => this.flushOnce());
+    // The chain never rejects (the caller gets the failure from `run`).
+    const settled: Promise<void> = run.then(
+      () => {
+        if (this.running === settled) this.running = undefined;
+      },
+      () => {
+        if (this.running === settled) this.running = undefined;
+      },
+    );
+    this.running = settled;
     return run;
   }
 

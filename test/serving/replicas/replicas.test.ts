@@ -51,7 +51,8 @@ function pidWith(marker: string): number | undefined {
     if (!/^\d+$/.test(d)) continue;
     try {
       const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (argv.includes(marker) && argv.includes('serve') && argv.some((a) => a.endsWith('falaj.js')))
+      // The node process itself (not the sandbox's bwrap or shell, whose argv also holds it).
+      if (argv[0] === process.execPath && argv[1] === CLI && argv[2] === 'serve' && argv.includes(marker))
         return Number(d);
     } catch {
       // gone
