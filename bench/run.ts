@@ -48,6 +48,7 @@ const SCRIPTS: [string, string[]][] = [
   ['data', ['bench/data.ts']],
   ['scheduler', ['bench/scheduler.ts']],
   ['jobs', ['bench/job-latency.ts']],
+  ['serving', ['bench/serving.ts']],
 ];
 for (const [name, args] of SCRIPTS) {
   if (!wanted(name)) continue;
