@@ -162,13 +162,13 @@ export class ReplicaRouter {
     this.opts.log?.('warn', `serving: replica ${r.replicaId} failed: ${why}; marked not ready`, {
       url: r.url,
     });
-    void this.markNotReady(r, `the server could not reach it: ${why}`);
+    void this.markNotReady(r, `the server could not reach it: ${why}`, now);
   }
 
-  private async markNotReady(r: ReplicaRow, reason: string): Promise<void> {
+  /** Marks a replica not ready in the store unless it reported after `since` (it came back). */
+  private async markNotReady(r: ReplicaRow, reason: string, since = r.lastSeen): Promise<void> {
     r.ready = false;
     try {
-      // Only a row no newer report replaced (a replica that came back keeps its word).
       const current = await this.opts
         .db()
         .selectFrom('serving_replicas')
@@ -176,8 +176,13 @@ export class ReplicaRouter {
         .where('replica_id', '=', r.replicaId)
         .where('deployment_id', '=', r.deploymentId)
         .executeTakeFirst();
-      if (!current || Number(current.last_seen) > r.lastSeen) return;
-      await upsertReplica(this.opts.db(), { ...r, ready: false, reason });
+      if (!current || Number(current.last_seen) > since) return;
+      await upsertReplica(this.opts.db(), {
+        ...r,
+        ready: false,
+        reason,
+        lastSeen: Number(current.last_seen),
+      });
     } catch (err) {
       this.opts.log?.('warn', 'serving: cannot mark a replica not ready', { err: (err as Error).message });
     }
