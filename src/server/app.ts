@@ -53,6 +53,9 @@ export async function buildApp(
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
+    // Inference is recorded in serving's request log and metrics; a log line per prediction
+    // would cost more than the prediction.
+    if (req.routeOptions.config?.permission === 'invoke') return;
     req.log.info(
       {
         method: req.method,

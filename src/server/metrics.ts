@@ -19,6 +19,8 @@ export function installMetrics(app: FalajApp): Registry {
     registers: [registry],
   });
   app.addHook('onResponse', async (req, reply) => {
+    // Inference has its own series (falaj_inference_*, per deployment and version).
+    if (req.routeOptions.config?.permission === 'invoke') return;
     // The route template, not the URL: unbounded label values would grow memory without end.
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -45,11 +45,29 @@ export function servingMetrics(
       for (const r of replicasReady()) this.set({ project: r.project, deployment: r.deployment }, r.ready);
     },
   });
+  // One set of children per deployment, version, variant and status: looking a child up by a
+  // label object on every request allocates and hashes it each time.
+  type Children = {
+    requests: ReturnType<typeof requests.labels>;
+    duration: ReturnType<typeof duration.labels>;
+    rows: ReturnType<typeof rows.labels>;
+  };
+  const children = new Map<string, Children>();
   return {
     observe(labels, status, seconds, n) {
-      requests.inc({ ...labels, status: String(status) });
-      duration.observe(labels, seconds);
-      if (n > 0) rows.inc(labels, n);
+      const key = `${labels.project}\u0000${labels.deployment}\u0000${labels.model}\u0000${labels.version}\u0000${labels.variant}\u0000${status}`;
+      let c = children.get(key);
+      if (!c) {
+        c = {
+          requests: requests.labels({ ...labels, status: String(status) }),
+          duration: duration.labels(labels),
+          rows: rows.labels(labels),
+        };
+        children.set(key, c);
+      }
+      c.requests.inc();
+      c.duration.observe(seconds);
+      if (n > 0) c.rows.inc(n);
     },
   };
 }

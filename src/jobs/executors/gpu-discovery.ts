@@ -43,7 +43,14 @@ export function gpuTypeOf(name: string): string {
   return words.length > 0 ? words.join('-') : 'gpu';
 }
 
+// A machine without nvidia-smi is asked again only after a minute: the scheduler discovers
+// every pass (twice a second), and spawning a process that cannot exist each time stalls the
+// event loop the API and inference share.
+const ABSENT_RECHECK_MS = 60_000;
+const absentUntil = new Map<string, number>();
+
 export async function discoverNvidiaGpus(nvidiaSmi = 'nvidia-smi'): Promise<GpuInfo[]> {
+  if ((absentUntil.get(nvidiaSmi) ?? 0) > Date.now()) return [];
   try {
     const { stdout } = await execFileAsync(
       nvidiaSmi,
@@ -51,7 +58,9 @@ export async function discoverNvidiaGpus(nvidiaSmi = 'nvidia-smi'): Promise<GpuI
       { timeout: 15_000 },
     );
     return parseNvidiaSmi(stdout);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      absentUntil.set(nvidiaSmi, Date.now() + ABSENT_RECHECK_MS);
     return [];
   }
 }

@@ -50,18 +50,20 @@ function expr(s: GbdtState, a: number, node: number, bits: Bitsets): string {
   if (feature?.kind === 'categorical') {
     const cs = t.catStart[n] as number;
     const set = t.categories.subarray(cs, cs + (t.catCount[n] as number));
+    // A missing value (NaN, or a level the model never saw) fails `x === x`. Up to 32 levels the
+    // set is one literal mask (no load, no call); more read the bitset words C.
+    const missing = t.missingLeft[n] === 1 ? l : r;
+    if (feature.categories.length <= 32) {
+      let mask = 0;
+      for (const c of set) mask = (mask | (1 << c)) >>> 0;
+      return `(${x} !== ${x} ? ${missing} : ((${mask} >>> ${x}) & 1) === 1 ? ${l} : ${r})`;
+    }
     const off = bits.add(set, feature.categories.length);
-    return `(inSet(C, ${off}, ${x}, ${t.missingLeft[n]}) ? ${l} : ${r})`;
+    return `(${x} !== ${x} ? ${missing} : ((C[${off} + (${x} >>> 5)] >>> (${x} & 31)) & 1) === 1 ? ${l} : ${r})`;
   }
   const thr = literal(t.threshold[n] as number);
   // NaN fails every comparison, so the form of the test carries the missing direction.
   return t.missingLeft[n] === 1 ? `(${x} > ${thr} ? ${r} : ${l})` : `(${x} <= ${thr} ? ${l} : ${r})`;
-}
-
-/** 1 where category index v is in the set at C[off..], or v is missing and missing goes left. */
-function inSet(C: Uint32Array, off: number, v: number, missingLeft: number): boolean {
-  if (Number.isNaN(v)) return missingLeft === 1;
-  return (((C[off + (v >>> 5)] as number) >>> (v & 31)) & 1) === 1;
 }
 
 /** The generated scorer for a state, or null when the model must use the array walker. */
@@ -95,18 +97,17 @@ export function compileEnsemble(s: GbdtState): BlockScorer | null {
       const src =
         `"use strict";\nfor (let i = 0; i < m; i++) {\nconst b = i * ${F};\nlet s = 0;\n${body.join('\n')}\n` +
         `const o = (r0 + i) * ${K} + ${k};\nout[o] += s;\n}`;
-      const fn = new Function('X', 'm', 'out', 'r0', 'C', 'inSet', src) as (
+      const fn = new Function('X', 'm', 'out', 'r0', 'C', src) as (
         X: Float64Array,
         m: number,
         out: Float64Array,
         r0: number,
         C: Uint32Array,
-        inSet: (C: Uint32Array, off: number, v: number, ml: number) => boolean,
       ) => void;
       return fn;
     });
     return (X, m, out, r0) => {
-      for (const fn of fns) fn(X, m, out, r0, C, inSet);
+      for (const fn of fns) fn(X, m, out, r0, C);
     };
   } catch {
     // Code generation disallowed (--disallow-code-generation-from-strings) or a parser limit.

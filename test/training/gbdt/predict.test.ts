@@ -5,12 +5,12 @@ import { trainGbdtSync } from '../../../src/training/gbdt/index.js';
 import { Random } from '../../../src/training/random.js';
 import { categorical, frame, numeric } from './data.js';
 
-function mixed(n: number, seed: number, classes: number) {
+function mixed(n: number, seed: number, classes: number, nLevels = 40) {
   const rng = new Random(seed);
   const x = Array.from({ length: n }, () => (rng.next() < 0.1 ? Number.NaN : rng.normal()));
   const z = Array.from({ length: n }, () => rng.normal());
-  const levels = Array.from({ length: 40 }, (_, i) => `l${i}`);
-  const codes = Array.from({ length: n }, () => rng.int(41) - 1);
+  const levels = Array.from({ length: nLevels }, (_, i) => `l${i}`);
+  const codes = Array.from({ length: n }, () => rng.int(nLevels + 1) - 1);
   const labels = Int32Array.from({ length: n }, (_, i) => {
     const c = codes[i] as number;
     const s =
@@ -25,11 +25,17 @@ function mixed(n: number, seed: number, classes: number) {
 }
 
 describe('gbdt prediction paths', () => {
-  for (const classes of [2, 3]) {
-    it(`generated code equals the node walker (${classes} classes)`, () => {
-      const data = mixed(3000, classes, classes);
+  // 40 levels: the generated code reads category bitsets; 12: each set is one literal mask.
+  for (const [classes, levels] of [
+    [2, 40],
+    [3, 40],
+    [2, 12],
+    [3, 32],
+  ] as const) {
+    it(`generated code equals the node walker (${classes} classes, ${levels} levels)`, () => {
+      const data = mixed(3000, classes, classes, levels);
       const model = trainGbdtSync(data, { nRounds: 30, minSamplesLeaf: 5 });
-      const probe = mixed(1000, 99, classes).features;
+      const probe = mixed(1000, 99, classes, levels).features;
       const a = model.predictRaw(probe);
       const b = model.predictRaw(probe, true);
       expect(a.length).toBe(1000 * (classes === 2 ? 1 : classes));
