@@ -35,16 +35,22 @@ export const servingModule: FalajModule<ServingRuntime> = {
     });
     holdRequestLogBlobs(svc);
     const requestLog = new RequestLogWriter(svc, {
-      sample: (id) => host.all().find((d) => d.id === id)?.spec.log.sample ?? 1,
+      sample: (id) => host.byId(id)?.spec.log.sample ?? 1,
     });
-    const metrics = servingMetrics(ctx.metrics, () =>
-      host.all().map((d) => ({ project: d.project, deployment: d.name, ready: 1 })),
-    );
     const replicas = new ReplicaRouter({
       db: () => svc.store.db,
       now: () => svc.clock.now(),
       log: (level, msg, facts) => logger[level](facts ?? {}, msg),
     });
+    // Ready replicas per deployment: this server for an embedded one, the ready `falaj serve`
+    // processes for one placed on replicas.
+    const metrics = servingMetrics(ctx.metrics, () =>
+      host.all().map((d) => ({
+        project: d.project,
+        deployment: d.name,
+        ready: d.spec.placement === 'replicas' ? replicas.ready(d.id).length : 1,
+      })),
+    );
     await servingRoutes(app, {
       deps: { host, log: requestLog, metrics, now: () => svc.clock.now() },
       proxy: replicas.proxy,

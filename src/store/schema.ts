@@ -614,6 +614,8 @@ export interface ServingReplicasTable {
   replica_id: string;
   deployment_id: string;
   url: string;
+  /** The replica's key, sent with every request a server forwards to it. */
+  key: string;
   ready: number;
   revision: number;
   reason: string;

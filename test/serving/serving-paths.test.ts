@@ -268,6 +268,56 @@ describe.each(DIALECTS)('serving paths on %s', (dialect) => {
     expect(await version()).toBe(String(x.versions[1]));
   });
 
+  it("takes a replica's automatic rollback of a canary (maintainers only), audited as the replica's identity", async () => {
+    await x.deploy('judged', {
+      model: `credit@${x.versions[0]}`,
+      canary: { model: `credit@${x.versions[1]}`, percent: 20 },
+    });
+    const numbers = {
+      revision: 1,
+      reason: 'canary error rate 40.00% > 5.00% over 60 requests in 60 s',
+      requests: 60,
+      errorRate: 0.4,
+      p99Ms: 3,
+      maxErrorRate: 0.05,
+      maxP99Ms: 250,
+      windowSeconds: 60,
+    };
+    expect((await x.call('alice', 'POST', `${DEPLOYMENTS}/judged/canary-rollback`, numbers)).statusCode).toBe(
+      403,
+    );
+    const res = await x.call('bob', 'POST', `${DEPLOYMENTS}/judged/canary-rollback`, numbers);
+    expect(res.json()).toEqual({ revision: 2 });
+    // Judged on a revision that is no longer current: nothing changes.
+    expect((await x.call('bob', 'POST', `${DEPLOYMENTS}/judged/canary-rollback`, numbers)).json()).toEqual({
+      revision: null,
+    });
+    const d = (await x.call('bob', 'GET', `${DEPLOYMENTS}/judged`)).json() as {
+      revision: number;
+      spec: { canary: unknown };
+    };
+    expect(d).toMatchObject({ revision: 2, spec: { canary: null } });
+    const events = await x.t.svc.store.db
+      .selectFrom('audit_events')
+      .select(['actor', 'details'])
+      .where('action', '=', 'deployment.auto_rollback')
+      .where(
+        'object_id',
+        '=',
+        (
+          await x.t.svc.store.db
+            .selectFrom('deployments')
+            .select('id')
+            .where('name', '=', 'judged')
+            .executeTakeFirstOrThrow()
+        ).id,
+      )
+      .execute();
+    expect(events).toHaveLength(1);
+    expect(events[0]!.actor).toBe('user:bob');
+    expect(JSON.parse(events[0]!.details as string)).toMatchObject({ errorRate: 0.4, requests: 60 });
+  });
+
   it('deletes a deployment: it stops answering', async () => {
     const del = await x.call('bob', 'DELETE', `${DEPLOYMENTS}/champ`);
     expect(del.statusCode).toBe(204);

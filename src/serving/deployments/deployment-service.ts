@@ -355,6 +355,8 @@ export async function autoRollbackCanary(
   deploymentId: string,
   fromRevision: number,
   numbers: Record<string, unknown>,
+  /** Who judged it: this server (`system:serving`), or the identity of a replica that did. */
+  actor = 'system:serving',
 ): Promise<number | undefined> {
   return svc.store.db.transaction().execute(async (tx) => {
     const d = await tx
@@ -368,10 +370,10 @@ export async function autoRollbackCanary(
     const spec: DeploymentSpec = { ...current.spec, canary: null };
     const now = svc.clock.now();
     const details = { canary: current.spec.canary, ...numbers };
-    const written = await writeRevision(tx, d, spec, 'auto-rollback', details, 'system:serving', now);
+    const written = await writeRevision(tx, d, spec, 'auto-rollback', details, actor, now);
     if (!written) return undefined;
     await svc.audit.append(tx, {
-      actor: 'system:serving',
+      actor,
       action: 'deployment.auto_rollback',
       objectType: 'deployment',
       objectId: d.id,

@@ -206,6 +206,8 @@ export interface ReplicaRow {
   replicaId: string;
   deploymentId: string;
   url: string;
+  /** Sent by a server with each request it forwards (x-falaj-replica-key). */
+  key: string;
   ready: boolean;
   revision: number;
   reason: string;
@@ -218,6 +220,7 @@ export async function upsertReplica(db: Executor, r: ReplicaRow): Promise<void> 
     replica_id: r.replicaId,
     deployment_id: r.deploymentId,
     url: r.url,
+    key: r.key,
     ready: r.ready ? 1 : 0,
     revision: r.revision,
     reason: r.reason.slice(0, 2000),
@@ -230,6 +233,7 @@ export async function upsertReplica(db: Executor, r: ReplicaRow): Promise<void> 
     .onConflict((oc) =>
       oc.columns(['replica_id', 'deployment_id']).doUpdateSet({
         url: values.url,
+        key: values.key,
         ready: values.ready,
         revision: values.revision,
         reason: values.reason,
@@ -259,6 +263,7 @@ export async function replicasOf(db: Executor, deploymentIds: readonly string[])
     replicaId: r.replica_id,
     deploymentId: r.deployment_id,
     url: r.url,
+    key: r.key,
     ready: r.ready === 1,
     revision: Number(r.revision),
     reason: r.reason,

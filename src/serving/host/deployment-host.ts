@@ -62,6 +62,7 @@ const key = (project: string, name: string) => `${project}/${name}`;
 
 export class DeploymentHost {
   private live = new Map<string, LiveDeployment>();
+  private liveById = new Map<string, LiveDeployment>();
   private readonly models = new Map<string, Promise<LoadedModel>>();
   /** The last plan seen per deployment id, to skip unchanged ones. */
   private readonly seen = new Map<string, string>();
@@ -84,6 +85,11 @@ export class DeploymentHost {
     return [...this.live.values()];
   }
 
+  /** The live deployment of an id (the request log's sampling asks per request). */
+  byId(id: string): LiveDeployment | undefined {
+    return this.liveById.get(id);
+  }
+
   start(): void {
     const every = this.opts.reconcileMs ?? 2000;
     const tick = () => {
@@ -102,6 +108,7 @@ export class DeploymentHost {
     const loaded = [...this.models.values()];
     this.models.clear();
     this.live.clear();
+    this.liveById.clear();
     for (const p of loaded) {
       const m = await p.catch(() => undefined);
       if (m) await this.release(m);
@@ -163,6 +170,7 @@ export class DeploymentHost {
     }
     const before = this.live;
     this.live = next;
+    this.liveById = new Map([...next.values()].map((d) => [d.id, d]));
     // Release what no deployment uses any more (deleted deployments, replaced versions).
     for (const d of before.values())
       if (!ids.has(d.id) || next.get(key(d.project, d.name)) !== d) this.drop(d);

@@ -10,6 +10,7 @@ import { FalajApiError, type FalajClient } from '../../client/index.js';
 import { FalajError } from '../../core/errors.js';
 import type { ServedVersion } from '../deployments/deployment-service.js';
 import type { DeploymentCatalog, DeploymentPlan, HostReport, ModelFiles } from '../host/catalog.js';
+import type { RollbackDecision } from '../traffic/rollback-rule.js';
 import type { PlanModel, PlanWire } from './wire.js';
 
 export const planPath = (project: string, deployment: string) =>
@@ -80,8 +81,13 @@ export class HttpCatalog implements DeploymentCatalog {
     this.reports.set(plan.name, report);
   }
 
-  async rollbackCanary(): Promise<number | undefined> {
-    // Canaries are judged where the window is whole: the servers (see the report of issue 14).
-    return undefined;
+  /** A replica judges the canary on the requests it answered; the server writes the rollback. */
+  async rollbackCanary(plan: DeploymentPlan, decision: RollbackDecision): Promise<number | undefined> {
+    const res = await this.client.request<{ revision: number | null }>(
+      'POST',
+      `/api/v1/projects/${encodeURIComponent(this.project)}/deployments/${encodeURIComponent(plan.name)}/canary-rollback`,
+      { json: { revision: plan.revision, ...decision }, timeoutMs: 10_000 },
+    );
+    return res.revision ?? undefined;
   }
 }

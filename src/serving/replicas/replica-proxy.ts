@@ -6,8 +6,10 @@
 // idempotent), so a replica killed with -9 costs no failed request; it is marked not ready at
 // once, here and in the store. No ready replica: 503 in the protocol's shape.
 //
-// The request carries the caller's own bearer token: the replica checks it with a server (it has
-// no database), so a replica never admits a caller the server would refuse.
+// This server has already authorised the caller (the serving routes' guard runs first). The
+// forwarded request carries the replica's own key (x-falaj-replica-key, from its readiness
+// report), never the caller's token: a replica, registered by a maintainer, must not collect
+// the bearer tokens of everyone who calls the deployment.
 import http from 'node:http';
 import https from 'node:https';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -25,7 +27,9 @@ const MIN_READ_MS = 200;
 /** One forwarded attempt's limit. */
 const ATTEMPT_TIMEOUT_MS = 30_000;
 /** Headers a forwarded request keeps. */
-const FORWARDED = ['authorization', 'content-type', 'accept', 'x-request-id', 'x-falaj-routing-key'];
+const FORWARDED = ['content-type', 'accept', 'x-request-id', 'x-falaj-routing-key'];
+/** The header that carries a replica's key on a forwarded request. */
+export const REPLICA_KEY_HEADER = 'x-falaj-replica-key';
 
 export interface ReplicaRouterOptions {
   db: () => Executor;
@@ -84,6 +88,7 @@ export class ReplicaRouter {
             replicaId: r.replica_id,
             deploymentId: r.deployment_id,
             url: r.url,
+            key: r.key,
             ready: r.ready === 1,
             revision: Number(r.revision),
             reason: r.reason,
@@ -205,6 +210,7 @@ export class ReplicaRouter {
       // The id the caller sees (this server's) is the one the replica logs.
       headers['x-request-id'] =
         typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : String(req.id);
+      headers[REPLICA_KEY_HEADER] = r.key;
       if (body) headers['content-length'] = String(body.length);
       const secure = target.protocol === 'https:';
       const out = (secure ? https : http).request(

@@ -4,11 +4,12 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import { filesAt } from '../../artifacts/artifact-rows.js';
 import { FalajError } from '../../core/errors.js';
+import { actorOf } from '../../http/identity.js';
 import type { FalajApp, Services } from '../../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../../projects/projects.js';
 import { modelFiles } from '../../registry/staging/evaluation-service.js';
 import { getVersionById } from '../../registry/version-store.js';
-import { DEPLOYMENT_NAME_PATTERN } from '../deployments/deployment-service.js';
+import { autoRollbackCanary, DEPLOYMENT_NAME_PATTERN } from '../deployments/deployment-service.js';
 import {
   deploymentNotFound,
   getDeployment,
@@ -45,6 +46,8 @@ const ReplicaParams = Type.Object({
 const ReplicaReport = Type.Object(
   {
     url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 }),
+    /** The replica's random key (at least 32 characters): servers send it with forwarded requests. */
+    key: Type.String({ minLength: 32, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }),
     ready: Type.Boolean(),
     revision: Type.Integer({ minimum: 0 }),
     reason: Type.String({ maxLength: 2000 }),
@@ -157,7 +160,7 @@ export async function replicaRoutes(
   app.put(
     `${BASE}/replicas/:replica`,
     {
-      config: { permission: 'project:editor' },
+      config: { permission: 'project:maintainer' },
       schema: {
         tags: TAGS,
         summary:
@@ -174,6 +177,7 @@ export async function replicaRoutes(
         replicaId: req.params.replica,
         deploymentId: row.id,
         url: req.body.url.replace(/\/+$/, ''),
+        key: req.body.key,
         ready: req.body.ready,
         revision: req.body.revision,
         reason: req.body.reason,
@@ -184,10 +188,48 @@ export async function replicaRoutes(
     },
   );
 
+  app.post(
+    `${BASE}/canary-rollback`,
+    {
+      config: { permission: 'project:maintainer' },
+      schema: {
+        tags: TAGS,
+        summary:
+          "A replica's automatic rollback of a failing canary: the revision it judged and the numbers (error rate, p99, requests, thresholds); a new revision without the canary, audited as the replica's identity; {revision: null} when the deployment moved meanwhile",
+        params: Params,
+        body: Type.Object(
+          {
+            revision: Type.Integer({ minimum: 1 }),
+            reason: Type.String({ maxLength: 2000 }),
+            requests: Type.Integer({ minimum: 0 }),
+            errorRate: Type.Number({ minimum: 0, maximum: 1 }),
+            p99Ms: Type.Number({ minimum: 0 }),
+            maxErrorRate: Type.Number(),
+            maxP99Ms: Type.Number(),
+            windowSeconds: Type.Integer(),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ revision: Type.Union([Type.Integer(), Type.Null()]) }) },
+      },
+    },
+    async (req) => {
+      const row = await getDeployment(db(), req.project!, req.params.deployment);
+      const { revision: from, ...numbers } = req.body;
+      const revision = await autoRollbackCanary(svc, row.id, from, numbers, actorOf(req.identity));
+      // Written with its own audit event; a rollback that changed nothing goes to the fallback's.
+      if (revision !== undefined) {
+        req.audited = true;
+        await host.reconcile();
+      }
+      return { revision: revision ?? null };
+    },
+  );
+
   app.delete(
     `${BASE}/replicas/:replica`,
     {
-      config: { permission: 'project:editor' },
+      config: { permission: 'project:maintainer' },
       schema: {
         tags: TAGS,
         summary: 'A replica leaves (on SIGTERM): the servers stop routing to it at once',

@@ -7,11 +7,14 @@
 // - a readiness report per deployment every REPORT_MS (PUT .../replicas/:id), so that the
 //   servers route to it; on stop it leaves (DELETE) before it stops answering;
 // - its request log shipped to the server in batches (log-shipper.ts);
-// - callers' tokens checked with the server (it has no database): the caller's bearer is sent
+// - requests a server forwards carry this replica's random key (x-falaj-replica-key, given in
+//   its readiness reports): the server authorised the caller already, and callers' tokens never
+//   travel to a replica;
+// - direct callers' tokens checked with the server (it has no database): the caller's bearer is sent
 //   to GET /serving/<p>/<d>/v2/health/ready on the server (the `invoke` permission, as for
 //   inference); 200 (or 503: allowed, not loaded there) admits, 401/403 refuses, and the answer
 //   is cached for AUTH_TTL_MS per token and deployment. A public deployment admits anyone.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
@@ -28,6 +31,7 @@ import { servingMetrics } from '../serving-metrics.js';
 import { SERVING_BODY_LIMIT, servingRoutes } from '../serving-routes.js';
 import { HttpCatalog } from './http-catalog.js';
 import { LogShipper } from './log-shipper.js';
+import { REPLICA_KEY_HEADER } from './replica-proxy.js';
 import type { ReplicaReportWire } from './wire.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -160,7 +164,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   const shipper = new LogShipper({
     client,
     project,
-    sample: (deploymentId) => host.all().find((d) => d.id === deploymentId)?.spec.log.sample ?? 1,
+    sample: (deploymentId) => host.byId(deploymentId)?.spec.log.sample ?? 1,
     onError: (err) => say('warn', 'serve: cannot ship the request log (will retry)', { err: err.message }),
   });
   const registry = new Registry();
@@ -168,6 +172,14 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     host.all().map((d) => ({ project: d.project, deployment: d.name, ready: 1 })),
   );
   const checks = new TokenChecks(client, opts.authTtlMs ?? AUTH_TTL_MS);
+  const key = randomBytes(32).toString('base64url');
+  const keyBytes = Buffer.from(key);
+  const fromServer = (req: { headers: Record<string, unknown> }) => {
+    const given = req.headers[REPLICA_KEY_HEADER];
+    if (typeof given !== 'string') return false;
+    const bytes = Buffer.from(given);
+    return bytes.length === keyBytes.length && timingSafeEqual(bytes, keyBytes);
+  };
   let stopping = false;
   const ready = () => !stopping && names.every((n) => host.get(project, n) !== undefined);
 
@@ -188,6 +200,8 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     const config = req.routeOptions.config;
     if (config?.permission !== 'invoke') return;
     if (config.anonymous?.(req)) return;
+    // Forwarded by a server, which authorised the caller.
+    if (fromServer(req)) return;
     const p = req.params as { project?: string; deployment?: string };
     const token = bearerOf(req);
     if (!token)
@@ -225,6 +239,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     const live = host.get(project, name);
     const body: ReplicaReportWire = {
       url: advertise,
+      key,
       ready: !stopping && live !== undefined,
       revision: live?.revision ?? 0,
       reason: stopping
@@ -256,6 +271,9 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
   shipper.start();
   void host.reconcile().then(report);
   const timer = setInterval(() => void report(), opts.reportMs ?? REPORT_MS).unref();
+  // Each replica judges the canaries it serves on the requests it answered (the server writes the
+  // rollback: HttpCatalog.rollbackCanary).
+  const judge = setInterval(() => void host.judgeCanaries(), 1000).unref();
 
   return {
     id,
@@ -268,6 +286,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
       if (stopping) return;
       stopping = true;
       clearInterval(timer);
+      clearInterval(judge);
       await reporting;
       // Out of the servers' lists first, so that nothing new is routed here.
       await Promise.all(

@@ -33,6 +33,8 @@ export interface PlanWire {
 /** PUT .../deployments/:deployment/replicas/:replicaId. */
 export interface ReplicaReportWire {
   url: string;
+  /** The replica's key: servers send it with the requests they forward to it. */
+  key: string;
   ready: boolean;
   revision: number;
   reason: string;

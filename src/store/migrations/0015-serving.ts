@@ -50,6 +50,9 @@ export async function up(db: Kysely<unknown>, dialect: StoreDialect): Promise<vo
     .addColumn('replica_id', 'text', (c) => c.notNull())
     .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id').onDelete('cascade'))
     .addColumn('url', 'text', (c) => c.notNull())
+    // The replica's own random key: a server sends it with each request it forwards (the caller
+    // was authorised by the server), so callers' tokens never travel to a replica.
+    .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('ready', 'integer', (c) => c.notNull())
     .addColumn('revision', 'integer', (c) => c.notNull())
     .addColumn('reason', 'text', (c) => c.notNull())

@@ -146,8 +146,9 @@ describe.each(DIALECTS)('falaj serve replicas (%s)', (dialect) => {
 
     // Replica 1: a long-running job on the local executor (sandboxed), given FALAJ_URL and
     // FALAJ_PROJECT by the scheduler. Its own FALAJ_TOKEN may change only its run: the replica's
-    // token (a project token of role editor) comes from a project secret as FALAJ_SERVE_TOKEN.
-    const minted = await api('POST', `${P}/tokens`, { name: 'serve', role: 'editor' });
+    // token (a project token of role maintainer: replicas take a deployment's traffic) comes
+    // from a project secret as FALAJ_SERVE_TOKEN.
+    const minted = await api('POST', `${P}/tokens`, { name: 'serve', role: 'maintainer' });
     expect(minted.status, minted.text).toBe(201);
     const secret = await api('PUT', `${P}/secrets/serve-token`, { value: minted.json().token });
     expect(secret.status, secret.text).toBeLessThan(300);
@@ -231,6 +232,15 @@ describe.each(DIALECTS)('falaj serve replicas (%s)', (dialect) => {
     const bad = await infer(plainUrl, 'not-a-token');
     expect(bad.status).toBe(401);
     expect(await bad.json()).toHaveProperty('error');
+    // The key servers send with forwarded requests is the replica's own: a guessed one is no way in.
+    const guessed = await fetch(`${plainUrl}/serving/alpha/credit/v2/models/credit/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-falaj-replica-key': 'a'.repeat(43) },
+      body: JSON.stringify(v2Body(ROWS)),
+    });
+    expect(guessed.status).toBe(401);
+    // The replica list shows no keys.
+    for (const r of await replicas()) expect(JSON.stringify(r)).not.toMatch(/key/i);
     expect((await fetch(`${plainUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${plainUrl}/healthz`)).status).toBe(200);
   });
