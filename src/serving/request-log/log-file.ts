@@ -22,6 +22,9 @@ export class LogStoreError extends Error {
   }
 }
 
+/** Rows appended between two yields to the event loop. */
+const YIELD_ROWS = 2048;
+
 /** `serving-logs/<deployment>/<yyyy-mm-ddThh>/<id>.parquet` (UTC hour). */
 export function logFilePath(deployment: string, hour: number, id: string): string {
   const safe = deployment.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
@@ -75,6 +78,9 @@ async function writeParquet(
         for (const c of cols) appendCell(a, c, e, r);
         a.endRow();
         rows++;
+        // The appender runs on the event loop inference shares: let requests through between
+        // slices, so a flush of 50,000 rows does not stall them for its whole length.
+        if (rows % YIELD_ROWS === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     a.flushSync();
