@@ -67,12 +67,27 @@ export interface AccessPolicy {
   ): Promise<ProjectAccess | null>;
   /** Narrows further once the body is parsed (a job's token names its run in the body). */
   afterParse(req: FastifyRequest): Promise<void>;
+  /**
+   * A caller this policy admitted to `invoke` on the project moments ago, answered from memory
+   * (no query); undefined when it does not know (the caller then goes through the hooks).
+   */
+  knownInvoker?(bearer: string, project: string, deployment: string): Identity | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The policy's `knownInvoker` (for serving's fast path, http/raw-handlers.ts). */
+    knownInvoker(bearer: string, project: string, deployment: string): Identity | undefined;
+  }
 }
 
 export function installGuard(app: FalajApp, policy: AccessPolicy, routes: RegisteredRoute[]): void {
   app.decorateRequest('identity', null);
   app.decorateRequest('project', null);
   app.decorateRequest('audited', false);
+  app.decorate('knownInvoker', (bearer: string, project: string, deployment: string) =>
+    policy.knownInvoker?.(bearer, project, deployment),
+  );
 
   // Deny by default: a route that does not say what it needs cannot be registered at all.
   app.addHook('onRoute', (route: RouteOptions) => {

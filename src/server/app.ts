@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerOptions as HttpsOptions } from 'node:https';
+import http from 'node:http';
+import https, { type ServerOptions as HttpsOptions } from 'node:https';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
@@ -9,6 +10,7 @@ import { installAuditFallback } from '../http/audit-fallback.js';
 import { installErrorHandler } from '../http/error-handler.js';
 import { installGuard, type RegisteredRoute } from '../http/guard.js';
 import type { FalajModule, ModuleContext, ModuleRuntime } from '../http/module.js';
+import type { RawHandler } from '../http/raw-handlers.js';
 import type { FalajApp, Services } from '../http/services.js';
 import { validatorCompiler } from '../http/validators.js';
 import { accessPolicy } from '../security/access/guard.js';
@@ -28,7 +30,16 @@ export async function buildApp(
   svc: Services,
   opts: AppOptions = {},
 ): Promise<FalajApp & { falajRoutes: RegisteredRoute[]; startModules(url: string): Promise<void> }> {
+  // Handlers that may answer a raw request before Fastify (http/raw-handlers.ts).
+  const rawHandlers: RawHandler[] = [];
   const app = Fastify({
+    serverFactory: (handler) => {
+      const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        for (const raw of rawHandlers) if (raw(req, res)) return;
+        handler(req, res);
+      };
+      return opts.https ? https.createServer(opts.https, listener) : http.createServer(listener);
+    },
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
     bodyLimit: svc.config.bodyLimitBytes,
@@ -40,12 +51,14 @@ export async function buildApp(
     trustProxy: false,
     // One log line per request (written in onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    ...(opts.https ? { https: opts.https } : {}),
     // Idle keep-alive sockets are closed on shutdown; requests in flight are finished first.
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FalajApp;
 
   app.setValidatorCompiler(validatorCompiler);
+  app.decorate('addRawHandler', (raw: RawHandler) => {
+    rawHandlers.push(raw);
+  });
   const routes: RegisteredRoute[] = [];
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.header('x-request-id', String(req.id));

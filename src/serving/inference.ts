@@ -7,11 +7,18 @@ import { FalajError } from '../core/errors.js';
 import type { DeploymentHost, LiveDeployment, LiveVariant } from './host/deployment-host.js';
 import {
   type ColumnBatch,
+  encodeMlflowPredictions,
+  encodeV2InferResponse,
   InferenceProtocolError,
   isInferenceProtocolError,
   type ModelSignature,
+  mlflowPredictMethod,
+  type ParsedMlflowRequest,
+  type ParsedV2Request,
   type Prediction,
   type Protocol,
+  parseMlflowInvocation,
+  parseV2InferRequest,
 } from './protocols/index.js';
 import type { RequestLogWriter } from './request-log/index.js';
 import type { ServingMetrics } from './serving-metrics.js';
@@ -171,4 +178,31 @@ function shadow<P>(
       }
     })();
   });
+}
+
+/** The V2 codec of one request body: the answer names the deployment and the version that answered. */
+export function v2Codec(body: unknown, d: LiveDeployment, requestId: string): ProtocolCodec<ParsedV2Request> {
+  return {
+    protocol: 'v2',
+    parse: (signature) => parseV2InferRequest(body, signature),
+    encode: (parsed, prediction, v) =>
+      encodeV2InferResponse(prediction, {
+        modelName: d.name,
+        modelVersion: String(v.version),
+        id: parsed.id ?? requestId,
+        ...(parsed.outputs ? { outputs: parsed.outputs } : {}),
+      }),
+  };
+}
+
+/** MLflow scoring's codec of one request body (JSON parsed, or CSV text). */
+export function mlflowCodec(
+  contentType: string | undefined,
+  body: unknown,
+): ProtocolCodec<ParsedMlflowRequest> {
+  return {
+    protocol: 'mlflow',
+    parse: (signature) => parseMlflowInvocation(contentType, body, signature),
+    encode: (parsed, prediction) => encodeMlflowPredictions(prediction, mlflowPredictMethod(parsed.params)),
+  };
 }

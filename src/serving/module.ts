@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FalajModule, ModuleRuntime } from '../http/module.js';
 import type { FalajApp } from '../http/services.js';
 import { deploymentRoutes } from './deployments/deployment-routes.js';
+import { type FastPath, servingFastPath } from './fast-path.js';
 import { DeploymentHost } from './host/deployment-host.js';
 import { StoreCatalog } from './host/store-catalog.js';
 import { ReplicaRouter } from './replicas/replica-proxy.js';
@@ -16,6 +17,7 @@ import { servingRoutes } from './serving-routes.js';
 export interface ServingRuntime extends ModuleRuntime {
   readonly host: DeploymentHost;
   readonly requestLog: RequestLogWriter;
+  readonly fastPath: FastPath;
 }
 
 /** How often canaries under an auto-rollback rule are judged. */
@@ -51,16 +53,22 @@ export const servingModule: FalajModule<ServingRuntime> = {
         ready: d.spec.placement === 'replicas' ? replicas.ready(d.id).length : 1,
       })),
     );
-    await servingRoutes(app, {
-      deps: { host, log: requestLog, metrics, now: () => svc.clock.now() },
-      proxy: replicas.proxy,
+    const deps = { host, log: requestLog, metrics, now: () => svc.clock.now() };
+    await servingRoutes(app, { deps, proxy: replicas.proxy });
+    // The common inference requests skip the framework (fast-path.ts); the rest go to the routes.
+    const fastPath = servingFastPath({
+      deps,
+      knownInvoker: (bearer, project, deployment) => app.knownInvoker(bearer, project, deployment),
+      https: Boolean(svc.config.tlsCert),
     });
+    app.addRawHandler(fastPath);
     await deploymentRoutes(app, svc, host);
     await replicaRoutes(app, svc, host, requestLog);
     let judge: NodeJS.Timeout | undefined;
     return {
       host,
       requestLog,
+      fastPath,
       async start() {
         await host.reconcile();
         host.start();

@@ -12,17 +12,12 @@ import type { FalajApp } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { DEPLOYMENT_NAME_PATTERN } from './deployments/deployment-service.js';
 import type { LiveDeployment } from './host/deployment-host.js';
-import { type InferenceDeps, infer } from './inference.js';
+import { type InferenceDeps, infer, mlflowCodec, v2Codec } from './inference.js';
 import {
-  encodeMlflowPredictions,
-  encodeV2InferResponse,
   InferenceProtocolError,
   isInferenceProtocolError,
   MLFLOW_PING_BODY,
-  mlflowPredictMethod,
   type Protocol,
-  parseMlflowInvocation,
-  parseV2InferRequest,
   v2Live,
   v2ModelMetadata,
   v2ModelReady,
@@ -267,17 +262,7 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
           routingKey: routingKey(req),
           version: p.version === undefined ? undefined : versionOf(p.version),
         },
-        {
-          protocol: 'v2',
-          parse: (signature) => parseV2InferRequest(req.body, signature),
-          encode: (parsed, prediction, v) =>
-            encodeV2InferResponse(prediction, {
-              modelName: d.name,
-              modelVersion: String(v.version),
-              id: parsed.id ?? requestId,
-              ...(parsed.outputs ? { outputs: parsed.outputs } : {}),
-            }),
-        },
+        v2Codec(req.body, d, requestId),
       );
       return reply
         .status(answer.status)
@@ -325,12 +310,7 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
           deps,
           d,
           { requestId, routingKey: routingKey(req), version: undefined },
-          {
-            protocol: 'mlflow',
-            parse: (signature) => parseMlflowInvocation(req.headers['content-type'], req.body, signature),
-            encode: (parsed, prediction) =>
-              encodeMlflowPredictions(prediction, mlflowPredictMethod(parsed.params)),
-          },
+          mlflowCodec(req.headers['content-type'], req.body),
         );
         return reply
           .status(answer.status)
