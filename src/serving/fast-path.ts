@@ -41,7 +41,7 @@ export function servingFastPath(opts: FastPathOptions): FastPath {
       const [, project, deployment, model] = m as unknown as [string, string, string, string | undefined];
       if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return false;
       const d = host.get(project, deployment);
-      if (!d || d.spec.placement !== 'embedded') return false;
+      if (d?.spec.placement !== 'embedded') return false;
       if (model !== undefined && model !== d.name) return false;
       const auth = req.headers.authorization;
       if (auth !== undefined) {

@@ -2,7 +2,7 @@
 // that report readiness. Nothing here decides anything; deployment-service.ts does.
 import { FalajError } from '../../core/errors.js';
 import type { Executor } from '../../store/executor.js';
-import type { DeploymentsTable } from '../../store/schema.js';
+import type { DeploymentsTable, ServingReplicasTable } from '../../store/schema.js';
 import { type DeploymentSpec, parseStoredSpec } from './deployment-spec.js';
 
 export type DeploymentRow = DeploymentsTable;
@@ -259,7 +259,12 @@ export async function replicasOf(db: Executor, deploymentIds: readonly string[])
     .where('deployment_id', 'in', deploymentIds)
     .orderBy('replica_id')
     .execute();
-  return rows.map((r) => ({
+  return rows.map(replicaOf);
+}
+
+/** A serving_replicas row as the serving code reads it. */
+export function replicaOf(r: ServingReplicasTable): ReplicaRow {
+  return {
     replicaId: r.replica_id,
     deploymentId: r.deployment_id,
     url: r.url,
@@ -269,5 +274,5 @@ export async function replicasOf(db: Executor, deploymentIds: readonly string[])
     reason: r.reason,
     startedAt: Number(r.started_at),
     lastSeen: Number(r.last_seen),
-  }));
+  };
 }

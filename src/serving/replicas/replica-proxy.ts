@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Executor } from '../../store/executor.js';
-import { type ReplicaRow, upsertReplica } from '../deployments/deployment-store.js';
+import { type ReplicaRow, replicaOf, upsertReplica } from '../deployments/deployment-store.js';
 import { InferenceProtocolError } from '../protocols/index.js';
 import type { ReplicaProxy } from '../serving-routes.js';
 
@@ -84,17 +84,7 @@ export class ReplicaRouter {
         const now = this.opts.now();
         const stale: ReplicaRow[] = [];
         for (const r of rows) {
-          const row: ReplicaRow = {
-            replicaId: r.replica_id,
-            deploymentId: r.deployment_id,
-            url: r.url,
-            key: r.key,
-            ready: r.ready === 1,
-            revision: Number(r.revision),
-            reason: r.reason,
-            startedAt: Number(r.started_at),
-            lastSeen: Number(r.last_seen),
-          };
+          const row = replicaOf(r);
           if (row.ready && now - row.lastSeen > READY_WITHIN_MS) stale.push(row);
           const list = next.get(row.deploymentId) ?? [];
           list.push(row);

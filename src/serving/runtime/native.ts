@@ -11,6 +11,7 @@ import {
   type ModelSignature,
   type Prediction,
 } from '../protocols/index.js';
+import { categorical } from './string-column.js';
 import {
   badBatch,
   classify,
@@ -50,36 +51,6 @@ function featureKinds(state: unknown): Map<string, FeatureInfo> {
 /** The platform string of a model kind ('gbdt' → 'falaj_gbdt'). */
 function platformOf(kind: string): string {
   return `falaj_${kind}`;
-}
-
-/** A string column as codes into the distinct non-null strings of the batch (-1 = missing). */
-function categorical(name: string, data: readonly (string | null)[], rows: number): Column {
-  const codes = new Int32Array(rows);
-  if (rows === 1) {
-    const v = data[0];
-    if (v === null || v === undefined) {
-      codes[0] = -1;
-      return { kind: 'categorical', name, codes, levels: [] };
-    }
-    return { kind: 'categorical', name, codes, levels: [v] };
-  }
-  const index = new Map<string, number>();
-  const levels: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    const v = data[i];
-    if (v === null || v === undefined) {
-      codes[i] = -1;
-      continue;
-    }
-    let c = index.get(v);
-    if (c === undefined) {
-      c = levels.length;
-      levels.push(v);
-      index.set(v, c);
-    }
-    codes[i] = c;
-  }
-  return { kind: 'categorical', name, codes, levels };
 }
 
 class NativeModel implements ServingModel {

@@ -23,6 +23,7 @@ import {
   type ModelSignature,
   type Prediction,
 } from '../protocols/index.js';
+import { categorical } from './string-column.js';
 import {
   badBatch,
   classify,
@@ -120,7 +121,7 @@ class FalajOnnxModel implements ServingModel {
       const data = batch.columns.get(b.column);
       if (data === undefined) throw badBatch(`the batch has no column '${b.column}'`, b.column);
       if (data instanceof Float64Array) return { kind: 'numeric', name: b.column, values: data };
-      return stringColumn(b.column, data, batch.rows);
+      return categorical(b.column, data, batch.rows);
     });
     const frame: Frame = { nRows: batch.rows, columns };
     let out: { values: Float64Array; labels?: string[] };
@@ -139,27 +140,6 @@ class FalajOnnxModel implements ServingModel {
   async release(): Promise<void> {
     await this.predictor.release();
   }
-}
-
-function stringColumn(name: string, data: readonly (string | null)[], rows: number): Column {
-  const index = new Map<string, number>();
-  const levels: string[] = [];
-  const codes = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const v = data[i];
-    if (v === null || v === undefined) {
-      codes[i] = -1;
-      continue;
-    }
-    let c = index.get(v);
-    if (c === undefined) {
-      c = levels.length;
-      levels.push(v);
-      index.set(v, c);
-    }
-    codes[i] = c;
-  }
-  return { kind: 'categorical', name, codes, levels };
 }
 
 // ---------------------------------------------------------------------------------------------
