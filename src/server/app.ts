@@ -33,12 +33,25 @@ export async function buildApp(
   // Handlers that may answer a raw request before Fastify (http/raw-handlers.ts).
   const rawHandlers: RawHandler[] = [];
   const app = Fastify({
-    serverFactory: (handler) => {
+    serverFactory: (handler, options) => {
       const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
         for (const raw of rawHandlers) if (raw(req, res)) return;
         handler(req, res);
       };
-      return opts.https ? https.createServer(opts.https, listener) : http.createServer(listener);
+      const server = opts.https ? https.createServer(opts.https, listener) : http.createServer(listener);
+      // What Fastify sets on the servers it makes itself (a factory's server gets none of it:
+      // without it, idle keep-alive sockets close after Node's 5 s instead of Fastify's 72 s).
+      const o = options as {
+        keepAliveTimeout?: number;
+        requestTimeout?: number;
+        connectionTimeout?: number;
+        maxRequestsPerSocket?: number;
+      };
+      server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = o.requestTimeout ?? 0;
+      server.setTimeout(o.connectionTimeout ?? 0);
+      if ((o.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket ?? null;
+      return server;
     },
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,

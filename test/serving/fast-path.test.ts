@@ -62,6 +62,14 @@ describe.each(DIALECTS)('the inference fast path on %s', (dialect) => {
     });
     const ml = await twice('fast/invocations', frame, token, 'fp-ml');
     expect(await ml.fast.json()).toEqual(await ml.slow.json());
+    // A CSV body is the routes' (on the same keep-alive connection as the fast answers).
+    const csv = await fetch(`${base}/serving/alpha/fast/invocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+      body: 'x1,x2,group,region\n0.3,-1.2,A,north\n',
+    });
+    expect(csv.status, await csv.clone().text()).toBe(200);
+    expect(((await csv.json()) as { predictions: unknown[] }).predictions).toHaveLength(1);
 
     // Bad input: the protocol's error, the same from both paths.
     const bad = JSON.stringify({ inputs: [{ name: 'x1', shape: [1], datatype: 'BYTES', data: ['a'] }] });
