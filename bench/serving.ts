@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { adultLikeCsv } from '../test/support/adult-like.js';
 import { prng } from '../test/support/prng.js';
 import type { ClientJob, ClientResult } from './serving-client.js';
-import { ADMIN_PASSWORD, ROOT, rssMb, table } from './support.js';
+import { ROOT, rssMb, startBenchServer, table } from './support.js';
 
 const PROJECT = 'serving-bench';
 const DEPLOYMENT = 'income';
@@ -150,63 +150,6 @@ async function startBareServer(body: string): Promise<{ url: string; stop: () =>
     createInterface({ input: proc.stdout! }).once('line', resolve),
   );
   return { url: `http://127.0.0.1:${port}/v2/models/${DEPLOYMENT}/infer`, stop: () => proc.kill() };
-}
-
-interface Server {
-  url: string;
-  pid: number;
-  /** An admin session. */
-  token: string;
-  stop(): Promise<void>;
-}
-
-/** `falaj server` (built) on `dataDir` (kept, so that a second server can start on it), logged in as admin. */
-async function startServer(dataDir: string, nodeArgs: string[] = []): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      path.join(ROOT, 'bin/falaj.js'),
-      'server',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--log-level',
-      'info',
-    ],
-    {
-      env: { ...process.env, FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD, FALAJ_DATABASE_URL: '' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
-    rl.on('line', (line) => {
-      if (line.includes('falaj server listening')) {
-        resolve((JSON.parse(line) as { url: string }).url);
-        rl.removeAllListeners('line'); // the rest of the log is drained
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  const res = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-  });
-  const token = ((await res.json()) as { token: string }).token;
-  return {
-    url,
-    pid: proc.pid!,
-    token,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -331,7 +274,7 @@ export async function benchServing(opts: {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'falaj-bench-serving-'));
   // The models are trained by one server, which then stops; the measured server starts on the
   // same data directory, so that its RSS holds no leftovers of training.
-  let server = await startServer(dataDir);
+  let server = await startBenchServer({}, { dataDir });
   const api = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${url}`, {
       method,
@@ -391,7 +334,10 @@ export async function benchServing(opts: {
     }
     const trainSeconds = (performance.now() - setupStart) / 1000;
     await server.stop();
-    server = await startServer(dataDir, opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+    server = await startBenchServer(
+      {},
+      { dataDir, ...(opts.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}) },
+    );
     const load = new Client();
     client = load;
     const invoke = (await api('POST', `${P}/tokens`, { name: 'bench-invoke', role: 'invoke' }))

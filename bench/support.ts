@@ -16,12 +16,29 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Starts `falaj server` (built) on a temp data dir and a free port, and logs in as admin. */
-export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'falaj-bench-'));
+/**
+ * Starts `falaj server` (built) on a free port and logs in as admin: on a temp data dir removed
+ * on stop, or on `opts.dataDir`, kept (so that a second server can start on it); `opts.nodeArgs`
+ * go to node (`--cpu-prof`).
+ */
+export async function startBenchServer(
+  env: Record<string, string> = {},
+  opts: { dataDir?: string; nodeArgs?: readonly string[] } = {},
+): Promise<BenchServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'falaj-bench-'));
   const proc: ChildProcess = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin/falaj.js'), 'server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info'],
+    [
+      ...(opts.nodeArgs ?? []),
+      path.join(ROOT, 'bin/falaj.js'),
+      'server',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--log-level',
+      'info',
+    ],
     {
       env: { ...process.env, FALAJ_ADMIN_PASSWORD: ADMIN_PASSWORD, FALAJ_DATABASE_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -49,9 +66,12 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     pid: proc.pid!,
     token,
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
