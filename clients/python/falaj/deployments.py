@@ -80,6 +80,13 @@ def _change(
     return body
 
 
+def _name(name: Any) -> str:
+    """A deployment name as given, or the error saying one is needed."""
+    if not isinstance(name, str) or not name:
+        raise _bad("a deployment name is needed")
+    return name
+
+
 class Deployments:
     """``client.deployments``: the deployments of the client's project."""
 
@@ -94,9 +101,7 @@ class Deployments:
         return f"/api/v1/projects/{_q(self._project_name())}/deployments"
 
     def _url(self, name: str) -> str:
-        if not isinstance(name, str) or not name:
-            raise _bad("a deployment name is needed")
-        return f"{self._list_url()}/{_q(name)}"
+        return f"{self._list_url()}/{_q(_name(name))}"
 
     # -- the API ------------------------------------------------------------------------
 
@@ -115,9 +120,7 @@ class Deployments:
     ) -> Dict[str, Any]:
         """Deploys ``model`` (``"MODEL@VERSION"`` or ``"MODEL@ALIAS"``); answers once the server
         tried to load it (``state`` ``ready``, or ``failed`` with ``stateReason``)."""
-        if not isinstance(name, str) or not name:
-            raise _bad("a deployment name is needed")
-        body: Dict[str, Any] = {"name": name}
+        body: Dict[str, Any] = {"name": _name(name)}
         body.update(
             _change(
                 model=model,
@@ -213,9 +216,7 @@ class Deployments:
 
     def url(self, name: str) -> str:
         """The deployment's base URL (V2 under ``/v2``, MLflow scoring at ``/invocations``)."""
-        if not isinstance(name, str) or not name:
-            raise _bad("a deployment name is needed")
-        return f"{self._transport.url}/serving/{_q(self._project_name())}/{_q(name)}"
+        return f"{self._transport.url}/serving/{_q(self._project_name())}/{_q(_name(name))}"
 
     def predict(
         self,
