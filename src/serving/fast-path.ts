@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawHandler } from '../http/raw-handlers.js';
 import type { DeploymentHost } from './host/deployment-host.js';
-import { type InferenceDeps, infer, mlflowCodec, v2Codec } from './inference.js';
+import { type InferenceDeps, infer, mlflowCodec, routingKeyOf, v2Codec } from './inference.js';
 import { InferenceProtocolError, type Protocol } from './protocols/index.js';
 import { SERVING_BODY_LIMIT } from './serving-routes.js';
 
@@ -129,10 +129,9 @@ function answer(
       );
       return;
     }
-    const key = req.headers['x-falaj-routing-key'];
     const request = {
       requestId,
-      routingKey: typeof key === 'string' && key !== '' ? key.slice(0, 256) : undefined,
+      routingKey: routingKeyOf(req.headers),
       version: undefined,
     };
     const codec =

@@ -57,6 +57,12 @@ function notFound(protocol: Protocol, message: string): InferenceProtocolError {
 }
 
 /** The variant that answers: the version named, else the canary's share, else the model. */
+/** The X-Falaj-Routing-Key of a request's headers (sticky canary choice), at most 256 characters. */
+export function routingKeyOf(headers: { [name: string]: string | string[] | undefined }): string | undefined {
+  const k = headers['x-falaj-routing-key'];
+  return typeof k === 'string' && k !== '' ? k.slice(0, 256) : undefined;
+}
+
 export function chooseVariant(d: LiveDeployment, r: InferenceRequest, protocol: Protocol): LiveVariant {
   if (r.version !== undefined) {
     for (const v of [d.primary, d.canary]) if (v && v.version === r.version) return v;

@@ -12,7 +12,7 @@ import type { FalajApp } from '../http/services.js';
 import { PROJECT_NAME_PATTERN } from '../projects/projects.js';
 import { DEPLOYMENT_NAME_PATTERN } from './deployments/deployment-service.js';
 import type { LiveDeployment } from './host/deployment-host.js';
-import { type InferenceDeps, infer, mlflowCodec, v2Codec } from './inference.js';
+import { type InferenceDeps, infer, mlflowCodec, routingKeyOf, v2Codec } from './inference.js';
 import {
   InferenceProtocolError,
   isInferenceProtocolError,
@@ -259,7 +259,7 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
         d,
         {
           requestId,
-          routingKey: routingKey(req),
+          routingKey: routingKeyOf(req.headers),
           version: p.version === undefined ? undefined : versionOf(p.version),
         },
         v2Codec(req.body, d, requestId),
@@ -309,7 +309,7 @@ export async function servingRoutes(app: FalajApp, opts: ServingRoutesOptions): 
         const answer = await infer(
           deps,
           d,
-          { requestId, routingKey: routingKey(req), version: undefined },
+          { requestId, routingKey: routingKeyOf(req.headers), version: undefined },
           mlflowCodec(req.headers['content-type'], req.body),
         );
         return reply
@@ -353,9 +353,4 @@ function paramsOf(req: FastifyRequest): {
   version?: string;
 } {
   return req.params as { project: string; deployment: string; model?: string; version?: string };
-}
-
-function routingKey(req: FastifyRequest): string | undefined {
-  const k = req.headers['x-falaj-routing-key'];
-  return typeof k === 'string' && k !== '' ? k.slice(0, 256) : undefined;
 }
